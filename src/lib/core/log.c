@@ -89,6 +89,9 @@ static size_t log_quote(char *buf, size_t cap, size_t off, const char *s)
 }
 
 static void log_vemit(enum log_level level, int errnum, const char *func, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void log_vemit(enum log_level level, int errnum, const char *func, const char *fmt,
 		      va_list ap)
 {
 	char msg[1024], line[2300];
