@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* testutil: helpers shared by the cmocka unit tests (hex decoding, temp dirs). */
+/* testutil: helpers shared by the cmocka unit tests (hex, temp dirs, seeded randomness). */
 #ifndef WEFT_TESTUTIL_H
 #define WEFT_TESTUTIL_H
 
@@ -35,6 +35,15 @@ static inline void tu_assert_hex(const uint8_t *got, size_t len, const char *hex
 
 	assert_int_equal(n, len);
 	assert_memory_equal(got, want, len);
+}
+
+/* xorshift64: a small, seeded generator for randomized tests (reproducible runs). */
+static inline uint64_t tu_rng(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
 }
 
 #endif
