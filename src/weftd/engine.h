@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * engine: the running WireGuard data plane. One sans-I/O device (lib/wg)
+ * behind one lock, a TUN device, one dual-stack UDP socket, and two threads:
+ * TX (TUN -> seal -> UDP) and RX (UDP -> open -> TUN), each batching syscalls
+ * and doing its crypto outside the lock. With offloads, TX reads 64 KiB TCP
+ * super-packets from the TUN and sends their encryptions as UDP GSO batches;
+ * RX receives UDP GRO batches and writes merged TCP super-packets back. Handshake messages go from RX to the
+ * control thread (the caller's libevent loop) through a bounded queue; the
+ * control thread also runs the timers and applies configuration.
+ */
+#ifndef WEFT_WEFTD_ENGINE_H
+#define WEFT_WEFTD_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weftd/tun.h"
+
+struct event_base;
+struct wg_device;
+
+struct engine_config {
+	const char *ifname;
+	unsigned mtu;	 /* 0: leave the TUN's MTU as it is */
+	bool offload;	 /* try TUN vnet headers + TSO and UDP GSO/GRO */
+	uint16_t port;	 /* 0: random until a listen_port is set */
+};
+
+/* Engine-level drops and events, beside the device's own counters. */
+#define ENGINE_COUNTERS(X)                                                                         \
+	X(hs_queue_full)                                                                           \
+	X(rx_not_wireguard)                                                                        \
+	X(rx_truncated)                                                                            \
+	X(tun_bad_offload)                                                                         \
+	X(tun_oversize)                                                                            \
+	X(tun_write_errors)                                                                        \
+	X(udp_send_errors)                                                                         \
+	X(rx_packets)                                                                              \
+	X(tx_packets)                                                                              \
+	X(tx_gso_sends)                                                                            \
+	X(rx_gro_writes)
+
+struct engine_counters {
+#define ENGINE_COUNTER_FIELD(name) _Atomic uint64_t name;
+	ENGINE_COUNTERS(ENGINE_COUNTER_FIELD)
+#undef ENGINE_COUNTER_FIELD
+};
+
+struct engine;
+
+/* Creates the TUN and the device; threads start with engine_start. */
+int engine_new(const struct engine_config *cfg, struct event_base *base, struct engine **out)
+	__attribute__((warn_unused_result));
+int engine_start(struct engine *e) __attribute__((warn_unused_result));
+/* Stops the threads, closes the TUN (the interface goes away) and frees. */
+void engine_free(struct engine *e);
+
+/* The device lock: hold it around any wg_device_* / wg_peer_* call. */
+void engine_lock(struct engine *e);
+void engine_unlock(struct engine *e);
+struct wg_device *engine_device(struct engine *e);
+
+/* Rebinds the UDP socket to `port` (0: random). Call without the lock. */
+int engine_set_port(struct engine *e, uint16_t port) __attribute__((warn_unused_result));
+uint16_t engine_port(const struct engine *e);
+int engine_set_fwmark(struct engine *e, uint32_t mark) __attribute__((warn_unused_result));
+uint32_t engine_fwmark(const struct engine *e);
+const char *engine_ifname(const struct engine *e);
+/* Set when the TUN went away (interface deleted): the daemon should exit. */
+bool engine_is_dead(const struct engine *e);
+const struct engine_counters *engine_counters(const struct engine *e);
+/* Logs every non-zero counter (engine and device) at info level. */
+void engine_log_counters(struct engine *e);
+
+#endif

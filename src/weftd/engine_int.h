@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * engine_int: the engine's state shared by its three files: engine.c
+ * (lifecycle, socket, control thread), engine_tx.c (TUN -> UDP) and
+ * engine_rx.c (UDP -> TUN). Not for use outside the engine.
+ *
+ * Lock order: e->lock (the device) before e->hsq_lock (the handshake
+ * queue). The data threads take e->lock once or twice per batch and never
+ * hold it during crypto or syscalls.
+ */
+#ifndef WEFT_WEFTD_ENGINE_INT_H
+#define WEFT_WEFTD_ENGINE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "core/netaddr.h"
+#include "wg/messages.h"
+#include "weftd/engine.h"
+#include "weftd/tun.h"
+
+struct event;
+struct event_base;
+struct wg_device;
+
+#define ENGINE_HSQ_LEN 1024
+#define ENGINE_UNDER_LOAD_LEN (ENGINE_HSQ_LEN / 8)
+/* UDP GSO: at most this many datagrams and bytes per send (kernel limits: 64, 64 KiB). */
+#define ENGINE_GSO_MAX_SEGS 64
+#define ENGINE_GSO_MAX_BYTES 65000
+
+struct engine_hs {
+	uint8_t buf[sizeof(struct wg_msg_initiation)];
+	size_t len;
+	struct netendpoint src;
+};
+
+struct engine {
+	pthread_mutex_t lock; /* guards dev and everything reached through it */
+	struct wg_device *dev;
+	struct tun tun;
+	int udp_fd; /* replaced in place with dup2 on rebind: threads never hold a stale fd */
+	uint16_t port;
+	uint32_t fwmark;
+	bool v6;
+	_Atomic bool udp_gso; /* cleared if the kernel refuses UDP_SEGMENT */
+	bool udp_gro;
+	struct event_base *base;
+	struct event *hs_ev;
+	struct event *tick_ev;
+	int hs_efd;	 /* RX -> control: handshakes queued */
+	int rx_wake_efd; /* control -> RX thread: stop, or the socket was replaced */
+	int tx_wake_efd; /* control -> TX thread: stop */
+	pthread_t rx_thread, tx_thread;
+	bool threads_started;
+	_Atomic bool stopping;
+	_Atomic bool dead;
+	pthread_mutex_t hsq_lock; /* guards hsq, hsq_head, hsq_count, last_under_load_ns */
+	struct engine_hs *hsq;
+	size_t hsq_head, hsq_count;
+	uint64_t last_under_load_ns;
+	struct engine_counters counters;
+};
+
+static inline void engine_count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static inline void engine_count_n(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* engine.c */
+/* Waits until fd is readable or wake_efd is signalled (drained here); false when stopping. */
+bool engine_wait(struct engine *e, int fd, int wake_efd);
+socklen_t engine_dest(const struct engine *e, const struct netendpoint *to,
+		      struct sockaddr_storage *ss);
+bool engine_hsq_push(struct engine *e, const uint8_t *pkt, size_t len,
+		     const struct netendpoint *src);
+void engine_hsq_notify(struct engine *e);
+
+/* engine_tx.c and engine_rx.c: thread bodies. */
+void *engine_tx_main(void *arg);
+void *engine_rx_main(void *arg);
+
+#endif
