@@ -17,3 +17,4 @@ done
 export WEFTD=${WEFTD:-$PWD/build/src/weftd/weftd}
 echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cpus: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 bench/peers.sh --only raw,wireguard-go,weft --time "$time" --runs "$runs"
+bench/peers.sh --only wireguard-go,weft --bulk-only --blackhole 1280

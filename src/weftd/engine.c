@@ -43,6 +43,19 @@ static void engine_sockbufs(int fd)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
+/*
+ * Clear DF on IPv4 datagrams, as kernel WireGuard does: a router on a path
+ * narrower than our packets then fragments them instead of dropping them,
+ * which keeps the tunnel alive on paths that also filter ICMP (a PMTU black
+ * hole). Best effort: without it we still work where ICMP gets through.
+ */
+static void engine_no_df(int fd)
+{
+	int v = IP_PMTUDISC_DONT;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+}
+
 /* A bound, non-blocking, dual-stack socket (IPv4-only if IPv6 is unavailable). */
 static int engine_udp_socket(uint16_t port, uint32_t fwmark, bool gro, bool *v6, bool *got_gro,
 			     uint16_t *bound)
@@ -74,6 +87,7 @@ static int engine_udp_socket(uint16_t port, uint32_t fwmark, bool gro, bool *v6,
 	if (fwmark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
 		goto fail;
 	engine_sockbufs(fd);
+	engine_no_df(fd);
 	*got_gro = gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
