@@ -256,7 +256,12 @@ static void engine_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	unsigned mtu;
+
+	if (tun_get_mtu(&e->tun, &mtu) == 0 && mtu != atomic_load(&e->mtu))
+		atomic_store(&e->mtu, mtu);
 	pthread_mutex_lock(&e->lock);
+	wg_device_set_mtu(e->dev, atomic_load(&e->mtu));
 	wg_device_tick(e->dev, clock_mono_ns());
 	pthread_mutex_unlock(&e->lock);
 	if (atomic_load(&e->dead) || !tun_exists(&e->tun)) {
@@ -297,6 +302,7 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	r = wg_device_new(&engine_ops, e, &e->dev);
 	if (r < 0)
 		goto fail;
+	atomic_store(&e->mtu, e->tun.mtu);
 	wg_device_set_mtu(e->dev, e->tun.mtu);
 	e->udp_fd = engine_udp_socket(cfg->port, 0, cfg->offload, &e->v6, &e->udp_gro, &e->port);
 	if (e->udp_fd < 0) {

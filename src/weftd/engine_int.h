@@ -41,6 +41,7 @@ struct engine {
 	pthread_mutex_t lock; /* guards dev and everything reached through it */
 	struct wg_device *dev;
 	struct tun tun;
+	_Atomic unsigned mtu; /* the TUN's MTU, re-read on the timer: `ip link set mtu` works */
 	int udp_fd; /* replaced in place with dup2 on rebind: threads never hold a stale fd */
 	uint16_t port;
 	uint32_t fwmark;

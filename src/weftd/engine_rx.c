@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/aead.h"
+#include "net/mss.h"
 #include "net/offload.h"
 #include "wg/device.h"
 #include "wg/keypair.h"
@@ -270,7 +271,14 @@ static size_t rx_write_run(struct engine *e, struct rx_batch *b, size_t i, size_
 
 static void rx_deliver(struct engine *e, struct rx_batch *b, size_t n)
 {
+	unsigned mtu = atomic_load(&e->mtu);
 	size_t i = 0;
+
+	/* SYNs arriving from the tunnel are clamped too: hosts behind us then send
+	 * segments the tunnel carries back (bidirectional clamping, see net/mss.h). */
+	for (size_t k = 0; k < n; k++)
+		if (b->pkt[k].deliver)
+			(void)mss_clamp(b->pkt[k].p + WG_DATA_HEADER_LEN, b->pkt[k].inner, mtu);
 
 	while (i < n) {
 		struct rx_pkt *p = &b->pkt[i];

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/aead.h"
+#include "net/mss.h"
 #include "net/offload.h"
 #include "wg/device.h"
 #include "wg/keypair.h"
@@ -106,7 +107,7 @@ static bool tx_split(struct engine *e, struct tx_slot *s, size_t n)
 		engine_count(&e->counters.tun_bad_offload);
 		return false;
 	}
-	s->stride = WG_DATA_OVERHEAD + wg_keypair_padded_len(seglen, e->tun.mtu);
+	s->stride = WG_DATA_OVERHEAD + wg_keypair_padded_len(seglen, atomic_load(&e->mtu));
 	if (s->nsegs > TX_SEGS || s->nsegs * s->stride > TX_AREA_SIZE) {
 		engine_count(&e->counters.tun_oversize);
 		return false;
@@ -154,6 +155,19 @@ static size_t tx_read(struct engine *e, struct tx_batch *b)
 	return n;
 }
 
+/* SYNs leaving through the tunnel ask for no more than it carries (see net/mss.h). */
+static void tx_clamp(struct engine *e, struct tx_batch *b, size_t nslots)
+{
+	unsigned mtu = atomic_load(&e->mtu);
+
+	for (size_t i = 0; i < nslots; i++) {
+		struct tx_slot *s = &b->slot[i];
+		/* A super-packet (several segments) is never a SYN. */
+		if (s->nsegs == 1)
+			(void)mss_clamp(s->area + WG_DATA_HEADER_LEN, s->len[0], mtu);
+	}
+}
+
 static void tx_prepare(struct engine *e, struct tx_batch *b, size_t nslots, uint64_t now)
 {
 	pthread_mutex_lock(&e->lock);
@@ -178,7 +192,7 @@ static void tx_seal(struct engine *e, struct tx_batch *b, size_t nslots)
 			if (!s->send[j])
 				continue;
 			if (wg_keypair_seal(s->t[j].kp, b->ctx, s->t[j].counter,
-					    s->area + j * s->stride, s->len[j], e->tun.mtu,
+					    s->area + j * s->stride, s->len[j], atomic_load(&e->mtu),
 					    &out) != 0) {
 				/* Keep the ticket (it holds a reference), send nothing. */
 				s->len[j] = 0;
@@ -316,6 +330,7 @@ static void tx_once(struct engine *e, struct tx_batch *b, size_t nslots)
 {
 	size_t m;
 
+	tx_clamp(e, b, nslots);
 	tx_prepare(e, b, nslots, clock_mono_ns());
 	tx_seal(e, b, nslots);
 	m = tx_build(e, b, nslots, atomic_load(&e->udp_gso));
