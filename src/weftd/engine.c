@@ -15,10 +15,14 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "crypto/aead.h"
+#include "wg/keypair.h"
 #include "wg/device.h"
 #include "weftd/engine_int.h"
 
@@ -270,6 +274,131 @@ static void engine_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- weftd's own packets: pings out, echo replies back --------------------------------- */
+
+bool engine_echo_take(struct engine *e, const uint8_t *ip, size_t len)
+{
+	uint16_t ident = atomic_load_explicit(&e->echo_ident, memory_order_relaxed);
+	struct engine_echo ev;
+	size_t off;
+	bool ok = false;
+
+	if (ident == 0 || len < 1)
+		return false;
+	/* IPv4 echo reply (type 0) or ICMPv6 echo reply (type 129) with our identifier. */
+	if (ip[0] >> 4 == 4 && len >= 28 && ip[9] == 1) {
+		off = (size_t)(ip[0] & 0x0f) * 4;
+		if (off < 20 || off + 8 > len || ip[off] != 0)
+			return false;
+		netaddr_from_v4(&ev.from, ip + 12);
+	} else if (ip[0] >> 4 == 6 && len >= 48 && ip[6] == 58) {
+		off = 40;
+		if (ip[off] != 129)
+			return false;
+		netaddr_from_v6(&ev.from, ip + 8);
+	} else {
+		return false;
+	}
+	if (buf_load_be16(ip + off + 4) != ident)
+		return false;
+	ev.seq = buf_load_be16(ip + off + 6);
+	ev.at = clock_mono_ns();
+	pthread_mutex_lock(&e->hsq_lock);
+	if (e->echoq_count < ENGINE_ECHOQ_LEN) {
+		e->echoq[e->echoq_count++] = ev;
+		ok = true;
+	}
+	pthread_mutex_unlock(&e->hsq_lock);
+	if (ok)
+		engine_wake(e->echo_efd);
+	return true; /* ours either way: never hand it to the TUN */
+}
+
+static void engine_echo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct engine_echo q[ENGINE_ECHOQ_LEN];
+	size_t n;
+	uint64_t v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn_f("eventfd");
+	pthread_mutex_lock(&e->hsq_lock);
+	n = e->echoq_count;
+	memcpy(q, e->echoq, n * sizeof(q[0]));
+	e->echoq_count = 0;
+	pthread_mutex_unlock(&e->hsq_lock);
+	for (size_t i = 0; i < n && e->echo_fn != NULL; i++)
+		e->echo_fn(e->echo_arg, &q[i].from, q[i].seq, q[i].at);
+}
+
+void engine_set_echo_hook(struct engine *e, uint16_t ident,
+			  void (*fn)(void *arg, const struct netaddr *from, uint16_t seq,
+				     uint64_t now_ns),
+			  void *arg)
+{
+	e->echo_fn = fn;
+	e->echo_arg = arg;
+	atomic_store(&e->echo_ident, ident);
+}
+
+int engine_send_packet(struct engine *e, const uint8_t *ip, size_t len)
+{
+	uint8_t buf[WG_DATA_HEADER_LEN + 2048 + WG_PADDING + WG_TAG_LEN];
+	struct wg_tx_ticket t;
+	struct sockaddr_storage ss;
+	enum wg_tx_verdict v;
+	size_t out = 0;
+	socklen_t sl;
+	int r = 0;
+
+	if (len > 2048)
+		return -EMSGSIZE;
+	memcpy(buf + WG_DATA_HEADER_LEN, ip, len);
+	pthread_mutex_lock(&e->lock);
+	v = wg_device_tx_prepare(e->dev, buf + WG_DATA_HEADER_LEN, len, clock_mono_ns(), &t);
+	pthread_mutex_unlock(&e->lock);
+	if (v == WG_TX_STAGED)
+		return 0; /* goes out with the handshake */
+	if (v == WG_TX_DROP)
+		return -EHOSTUNREACH;
+	if (wg_keypair_seal(t.kp, e->ctl_ctx, t.counter, buf, len, atomic_load(&e->mtu), &out) !=
+		    0 ||
+	    (sl = engine_dest(e, &t.to, &ss)) == 0 ||
+	    sendto(e->udp_fd, buf, out, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
+		engine_count(&e->counters.udp_send_errors);
+		r = -EIO;
+		out = 0;
+	}
+	pthread_mutex_lock(&e->lock);
+	wg_device_tx_complete(e->dev, &t, out, true, clock_mono_ns());
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+struct json_t *engine_counters_json(struct engine *e)
+{
+	json_t *o = json_object();
+	const struct wg_counters *c;
+	int bad = o == NULL;
+
+#define ENGINE_JSON_COUNTER(name)                                                                  	bad |= json_object_set_new(o, #name, json_integer((json_int_t)atomic_load(&e->counters.name)));
+	ENGINE_COUNTERS(ENGINE_JSON_COUNTER)
+#undef ENGINE_JSON_COUNTER
+	pthread_mutex_lock(&e->lock);
+	c = wg_device_counters(e->dev);
+	for (size_t i = 0; !bad && i < wg_counters_count(); i++)
+		bad |= json_object_set_new(o, wg_counter_names[i],
+					   json_integer((json_int_t)wg_counters_get(c, i)));
+	pthread_mutex_unlock(&e->lock);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 int engine_new(const struct engine_config *cfg, struct event_base *base, struct engine **out)
@@ -282,7 +411,7 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
-	e->udp_fd = e->hs_efd = e->rx_wake_efd = e->tx_wake_efd = -1;
+	e->udp_fd = e->hs_efd = e->rx_wake_efd = e->tx_wake_efd = e->echo_efd = -1;
 	e->tun.fd = -1;
 	e->base = base;
 	pthread_mutex_init(&e->lock, NULL);
@@ -314,14 +443,17 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	e->hs_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->rx_wake_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->tx_wake_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (e->hs_efd < 0 || e->rx_wake_efd < 0 || e->tx_wake_efd < 0) {
+	e->echo_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->hs_efd < 0 || e->rx_wake_efd < 0 || e->tx_wake_efd < 0 || e->echo_efd < 0) {
 		r = -errno;
 		goto fail;
 	}
 	e->hs_ev = event_new(base, e->hs_efd, EV_READ | EV_PERSIST, engine_hs_cb, e);
 	e->tick_ev = event_new(base, -1, EV_PERSIST, engine_tick_cb, e);
-	if (e->hs_ev == NULL || e->tick_ev == NULL || event_add(e->hs_ev, NULL) < 0 ||
-	    event_add(e->tick_ev, &tick) < 0) {
+	e->echo_ev = event_new(base, e->echo_efd, EV_READ | EV_PERSIST, engine_echo_cb, e);
+	if (e->hs_ev == NULL || e->tick_ev == NULL || e->echo_ev == NULL ||
+	    event_add(e->hs_ev, NULL) < 0 || event_add(e->tick_ev, &tick) < 0 ||
+	    event_add(e->echo_ev, NULL) < 0 || aead_ctx_new(&e->ctl_ctx) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -367,6 +499,9 @@ void engine_free(struct engine *e)
 		event_free(e->hs_ev);
 	if (e->tick_ev != NULL)
 		event_free(e->tick_ev);
+	if (e->echo_ev != NULL)
+		event_free(e->echo_ev);
+	aead_ctx_free(e->ctl_ctx);
 	wg_device_free(e->dev);
 	tun_close(&e->tun);
 	if (e->udp_fd >= 0)
@@ -377,6 +512,8 @@ void engine_free(struct engine *e)
 		close(e->rx_wake_efd);
 	if (e->tx_wake_efd >= 0)
 		close(e->tx_wake_efd);
+	if (e->echo_efd >= 0)
+		close(e->echo_efd);
 	if (e->hsq != NULL)
 		mem_wipe(e->hsq, ENGINE_HSQ_LEN * sizeof(*e->hsq));
 	free(e->hsq);

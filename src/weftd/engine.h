@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/netaddr.h"
 #include "weftd/tun.h"
 
 struct event_base;
@@ -73,5 +74,24 @@ bool engine_is_dead(const struct engine *e);
 const struct engine_counters *engine_counters(const struct engine *e);
 /* Logs every non-zero counter (engine and device) at info level. */
 void engine_log_counters(struct engine *e);
+/* Every counter (engine and device) by name, for the local API. NULL on ENOMEM. */
+struct json_t;
+struct json_t *engine_counters_json(struct engine *e);
+
+/*
+ * Sends an IP packet into the tunnel from the control thread, as if it had
+ * been read from the TUN (it may wait for a handshake). Without the lock.
+ */
+int engine_send_packet(struct engine *e, const uint8_t *ip, size_t len)
+	__attribute__((warn_unused_result));
+/*
+ * ICMP echo replies whose identifier is `ident` (IPv4 or IPv6) do not go to
+ * the TUN: the RX thread queues them and `fn` runs on the control thread with
+ * each one (its source address and sequence number). ident 0 turns it off.
+ */
+void engine_set_echo_hook(struct engine *e, uint16_t ident,
+			  void (*fn)(void *arg, const struct netaddr *from, uint16_t seq,
+				     uint64_t now_ns),
+			  void *arg);
 
 #endif

@@ -37,6 +37,14 @@ struct engine_hs {
 	struct netendpoint src;
 };
 
+#define ENGINE_ECHOQ_LEN 64
+
+struct engine_echo {
+	struct netaddr from;
+	uint16_t seq;
+	uint64_t at;
+};
+
 struct engine {
 	pthread_mutex_t lock; /* guards dev and everything reached through it */
 	struct wg_device *dev;
@@ -62,6 +70,15 @@ struct engine {
 	struct engine_hs *hsq;
 	size_t hsq_head, hsq_count;
 	uint64_t last_under_load_ns;
+	/* Echo replies for weftd's own pings: RX thread -> control thread. */
+	_Atomic uint16_t echo_ident; /* 0: none */
+	void (*echo_fn)(void *arg, const struct netaddr *from, uint16_t seq, uint64_t now_ns);
+	void *echo_arg;
+	int echo_efd;
+	struct engine_echo echoq[ENGINE_ECHOQ_LEN]; /* hsq_lock */
+	size_t echoq_count;			    /* hsq_lock */
+	struct event *echo_ev;
+	struct aead_ctx *ctl_ctx; /* sealing engine_send_packet's packets (control thread) */
 	struct engine_counters counters;
 };
 
@@ -83,6 +100,9 @@ socklen_t engine_dest(const struct engine *e, const struct netendpoint *to,
 bool engine_hsq_push(struct engine *e, const uint8_t *pkt, size_t len,
 		     const struct netendpoint *src);
 void engine_hsq_notify(struct engine *e);
+
+/* RX thread: true if the packet is an echo reply for our own pings (queued, not delivered). */
+bool engine_echo_take(struct engine *e, const uint8_t *ip, size_t len);
 
 /* engine_tx.c and engine_rx.c: thread bodies. */
 void *engine_tx_main(void *arg);

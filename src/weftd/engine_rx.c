@@ -275,10 +275,17 @@ static void rx_deliver(struct engine *e, struct rx_batch *b, size_t n)
 	size_t i = 0;
 
 	/* SYNs arriving from the tunnel are clamped too: hosts behind us then send
-	 * segments the tunnel carries back (bidirectional clamping, see net/mss.h). */
-	for (size_t k = 0; k < n; k++)
-		if (b->pkt[k].deliver)
-			(void)mss_clamp(b->pkt[k].p + WG_DATA_HEADER_LEN, b->pkt[k].inner, mtu);
+	 * segments the tunnel carries back (bidirectional clamping, see net/mss.h).
+	 * Echo replies to weftd's own pings stop here. */
+	for (size_t k = 0; k < n; k++) {
+		struct rx_pkt *q = &b->pkt[k];
+		if (!q->deliver)
+			continue;
+		if (engine_echo_take(e, q->p + WG_DATA_HEADER_LEN, q->inner))
+			q->deliver = false;
+		else
+			(void)mss_clamp(q->p + WG_DATA_HEADER_LEN, q->inner, mtu);
+	}
 
 	while (i < n) {
 		struct rx_pkt *p = &b->pkt[i];

@@ -40,6 +40,7 @@ struct uapi_server {
 	struct evconnlistener *listener;
 	struct engine *engine;
 	struct uapi_conn *conns; /* open connections, freed with the server */
+	bool read_only;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -273,6 +274,13 @@ static void uapi_conn_request(struct uapi_conn *c, struct uapi_request *req)
 			uapi_conn_reply_errno(c, r);
 		return;
 	}
+	if (c->srv->read_only) {
+		log_warnx("wg(8) set refused: the control server configures this interface");
+		uapi_conn_reply_errno(c, -EPERM);
+		uapi_device_config_free(req->config);
+		req->config = NULL;
+		return;
+	}
 	r = uapi_do_set(c, req->config);
 	if (r < 0)
 		log_warnx("wg(8) set failed: %s", strerror(-r));
@@ -376,7 +384,7 @@ static int uapi_claim_path(const char *path)
 	return 0;
 }
 
-int uapi_server_new(struct event_base *base, struct engine *e, const char *ifname,
+int uapi_server_new(struct event_base *base, struct engine *e, const char *ifname, bool read_only,
 		    struct uapi_server **out)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -389,6 +397,7 @@ int uapi_server_new(struct event_base *base, struct engine *e, const char *ifnam
 	if (s == NULL)
 		return -ENOMEM;
 	s->engine = e;
+	s->read_only = read_only;
 	if (snprintf(s->path, sizeof(s->path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >=
 	    (int)sizeof(s->path)) {
 		free(s);

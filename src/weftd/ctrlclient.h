@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ctrlclient: weftd's side of the control protocol (docs/PROTOCOL.md
+ * section 3) over libevent HTTP: fetch and pin the server key, register
+ * (pre-auth key or interactive approval), hold the map stream, apply its
+ * frames with lib/netmap, report endpoint changes, and reconnect with
+ * back-off. The network never depends on it: the backend keeps the last map
+ * while it reconnects.
+ */
+#ifndef WEFT_WEFTD_CTRLCLIENT_H
+#define WEFT_WEFTD_CTRLCLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/keys.h"
+
+struct event_base;
+struct ctrlclient;
+
+struct ctrlclient_login {
+	uint64_t node_id;
+	uint64_t user_id;
+	char user_login[128];
+	char node_name[256];
+	bool key_expired; /* the server says our node key expired: log in again */
+};
+
+struct ctrlclient_callbacks {
+	/* The server wants an admin to approve us at `url`. */
+	void (*auth_url)(void *arg, const char *url);
+	/* Registered and authorised. */
+	void (*logged_in)(void *arg, const struct ctrlclient_login *login);
+	/* The server's key, the first time we see it (to pin in the state). */
+	void (*server_key)(void *arg, const struct machine_public *key);
+	/* A new network map (full, with deltas applied): the whole map JSON. */
+	void (*netmap)(void *arg, const json_t *netmap);
+	/* Something failed; `fatal` (e.g. auth key refused) stops retrying. */
+	void (*error)(void *arg, const char *msg, bool fatal);
+};
+
+struct ctrlclient_config {
+	const char *url;
+	const struct machine_private *machine_key;
+	const struct node_private *node_key;
+	const struct node_private *old_node_key; /* NULL unless rotating */
+	const struct machine_public *server_key; /* NULL: learn it (first contact) */
+	const char *auth_key;			  /* NULL: interactive if needed */
+	const char *hostname;
+	const char *os;
+	const char *const *tags;
+	size_t ntags;
+	uint16_t port; /* our UDP port, to report endpoints */
+};
+
+int ctrlclient_new(struct event_base *base, const struct ctrlclient_config *cfg,
+		   const struct ctrlclient_callbacks *cb, void *arg, struct ctrlclient **out)
+	__attribute__((warn_unused_result));
+/* Stops and frees; no callback runs afterwards. NULL is a no-op. */
+void ctrlclient_free(struct ctrlclient *cc);
+/* Tells the server we log out (best effort, bounded), then frees. */
+void ctrlclient_logout_and_free(struct ctrlclient *cc);
+
+#endif
