@@ -312,12 +312,27 @@ static void test_delta_rejects(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(apply(nm, bad[i], &ch, &err), -EINVAL);
 	assert_int_equal(netmap_peer_count(nm), 3);
+	/* the node itself among PeersChanged and PeersPatch: Self is updated */
+	w.len = 0;
+	netmap_changes_reset(&ch);
+	buf_put_str(&w, "{\"Type\":\"delta\",\"PeersRemoved\":[1],\"PeersChanged\":[");
+	put_node(&w, 1, 77);
+	buf_put_str(&w, "],\"PeersPatch\":[{\"ID\":1,\"RelayHome\":7}]}");
+	buf_put_u8(&w, 0);
+	assert_int_equal(apply(nm, (char *)w.p, &ch, &err), 0);
+	assert_int_equal(netmap_self(nm)->key.b[0], 77);
+	assert_int_equal(netmap_self(nm)->relay_home, 7);
+	assert_int_equal(ch.n, 0);
+	assert_int_equal(ch.global, NETMAP_G_SELF);
+	assert_null(netmap_peer_by_id(nm, 1));
+	/* ... but a peer may not take the node's own key */
 	w.len = 0;
 	buf_put_str(&w, "{\"Type\":\"delta\",\"PeersChanged\":[");
-	put_node(&w, 1, 1);
+	put_node(&w, 12, 77);
 	buf_put_str(&w, "]}");
 	buf_put_u8(&w, 0);
 	assert_int_equal(apply(nm, (char *)w.p, &ch, &err), -EINVAL);
+	assert_string_equal(err.msg, "PeersChanged[0].Key: is the node's own key");
 	buf_writer_free(&w);
 	netmap_changes_free(&ch);
 	netmap_free(nm);

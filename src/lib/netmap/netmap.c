@@ -399,16 +399,21 @@ static int netmap_parts_parse(const json_t *const *f, struct netmap_parts *p,
 	return 0;
 }
 
+static void netmap_self_commit(struct netmap *nm, struct netmap_parts *p, uint32_t *global)
+{
+	if (p->self == NULL)
+		return;
+	if (nm->self == NULL || netmap_node_diff(nm->self, p->self) != 0)
+		*global |= NETMAP_G_SELF;
+	netmap_node_free(nm->self);
+	nm->self = p->self;
+	p->self = NULL;
+}
+
 /* Swaps the parsed parts in (consuming them) and notes what changed. */
 static void netmap_parts_commit(struct netmap *nm, struct netmap_parts *p, uint32_t *global)
 {
-	if (p->self) {
-		if (nm->self == NULL || netmap_node_diff(nm->self, p->self) != 0)
-			*global |= NETMAP_G_SELF;
-		netmap_node_free(nm->self);
-		nm->self = p->self;
-		p->self = NULL;
-	}
+	netmap_self_commit(nm, p, global);
 	for (size_t i = 0; i < p->n_users; i++) {
 		netmap_user_upsert(nm, p->users[i]);
 		*global |= NETMAP_G_USERS;
@@ -538,6 +543,7 @@ struct netmap_delta {
 	size_t n_patches;
 	struct netmap_parts parts;
 	struct netmap_node **old; /* commit scratch: the versions PeersChanged replaces */
+	struct netmap_node *self_entry; /* the node itself, found among PeersChanged */
 	struct nmindex removed_ids; /* id -> non-NULL marker */
 	struct nmindex changed_ids; /* id -> new node */
 	struct nmindex changed_keys;
@@ -557,6 +563,7 @@ static void netmap_delta_clear(struct netmap_delta *d)
 {
 	free(d->removed);
 	free(d->old);
+	netmap_node_free(d->self_entry);
 	for (size_t i = 0; i < d->n_changed; i++)
 		netmap_node_free(d->changed[i]);
 	free(d->changed);
@@ -606,20 +613,32 @@ static int netmap_changed_index(struct netmap_delta *d, struct netmap_node *n, c
 	return r;
 }
 
-static int netmap_changed_parse(const json_t *v, struct netmap_delta *d, struct jsonx_err *err)
+/*
+ * The server sends one delta body to every stream, so the node itself may be
+ * among PeersChanged: that entry replaces Self instead (and a patch for it
+ * patches Self; its ID in PeersRemoved is ignored).
+ */
+static int netmap_changed_parse(const json_t *v, uint64_t self_id, struct netmap_delta *d,
+				struct jsonx_err *err)
 {
 	char where[JSONX_PATH_LEN];
 	size_t count = v ? json_array_size(v) : 0;
+	struct netmap_node *n;
 	int r;
 
 	if ((d->changed = mem_calloc(count + 1, sizeof(*d->changed))) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
 		jsonx_path_index(where, "PeersChanged", i);
-		if ((r = netmap_node_parse(json_array_get(v, i), where, &d->changed[i], err)) < 0)
+		if ((r = netmap_node_parse(json_array_get(v, i), where, &n, err)) < 0)
 			return r;
-		d->n_changed = i + 1;
-		if ((r = netmap_changed_index(d, d->changed[i], where, err)) < 0)
+		if (n->id == self_id) {
+			netmap_node_free(d->self_entry);
+			d->self_entry = n;
+			continue;
+		}
+		d->changed[d->n_changed++] = n;
+		if ((r = netmap_changed_index(d, n, where, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -714,6 +733,8 @@ static bool netmap_delta_frees(const struct netmap_delta *d, const struct netmap
 static bool netmap_peer_exists_after(const struct netmap *nm, const struct netmap_delta *d,
 				     uint64_t id)
 {
+	if (nm->self && id == nm->self->id)
+		return true;
 	if (nmindex_get(&d->changed_ids, &id, sizeof(id)))
 		return true;
 	return nmindex_get(&nm->by_id, &id, sizeof(id)) &&
@@ -727,8 +748,8 @@ static int netmap_delta_validate_node(const struct netmap *nm, const struct netm
 	const struct netmap_node *m;
 
 	jsonx_path_index(where, "PeersChanged", i);
-	if (nm->self && (n->id == nm->self->id || keys_eq(n->key.b, nm->self->key.b)))
-		return jsonx_fail(err, where, "", "the node itself cannot be its own peer");
+	if (nm->self && keys_eq(n->key.b, nm->self->key.b))
+		return jsonx_fail(err, where, "Key", "is the node's own key");
 	if (nmindex_get(&d->removed_ids, &n->id, sizeof(n->id)))
 		return jsonx_fail(err, where, "ID", "both removed and changed");
 	m = nmindex_get(&nm->by_key, n->key.b, KEY_LEN);
@@ -783,7 +804,8 @@ static int netmap_delta_reserve(struct netmap *nm, struct netmap_delta *d,
 static void netmap_patch_apply(struct netmap *nm, struct netmap_patch *p,
 			       struct netmap_changes *ch)
 {
-	struct netmap_node *n = nmindex_get(&nm->by_id, &p->id, sizeof(p->id));
+	bool is_self = nm->self && p->id == nm->self->id;
+	struct netmap_node *n = is_self ? nm->self : nmindex_get(&nm->by_id, &p->id, sizeof(p->id));
 	struct netmap_node before = *n;
 	uint32_t f;
 
@@ -810,7 +832,9 @@ static void netmap_patch_apply(struct netmap *nm, struct netmap_patch *p,
 	     (!keys_eq(before.disco.b, n->disco.b) ? NETMAP_F_DISCO : 0) |
 	     (before.key_expiry != n->key_expiry ? NETMAP_F_KEY_EXPIRY : 0);
 	f |= p->has & NETMAP_F_ENDPOINTS; /* the old array is gone; report it as changed */
-	if (f != 0)
+	if (f != 0 && is_self && ch != NULL)
+		ch->global |= NETMAP_G_SELF;
+	else if (f != 0)
 		netmap_change_add(ch, NETMAP_PEER_CHANGED, f, n, NULL);
 }
 
@@ -818,6 +842,7 @@ static void netmap_delta_commit(struct netmap *nm, struct netmap_delta *d,
 				struct netmap_changes *ch)
 {
 	struct netmap_node **old = d->old;
+	uint32_t scratch = 0, *global = ch ? &ch->global : &scratch;
 	struct netmap_node *n;
 
 	for (size_t i = 0; i < d->n_removed; i++) {
@@ -845,9 +870,23 @@ static void netmap_delta_commit(struct netmap *nm, struct netmap_delta *d,
 		netmap_node_free(old[i]);
 	}
 	d->n_changed = 0;
+	/* a new Self first, so that patches naming the node apply to the new version */
+	netmap_self_commit(nm, &d->parts, global);
 	for (size_t i = 0; i < d->n_patches; i++)
 		netmap_patch_apply(nm, &d->patches[i], ch);
-	netmap_parts_commit(nm, &d->parts, ch ? &ch->global : &(uint32_t){ 0 });
+	netmap_parts_commit(nm, &d->parts, global);
+}
+
+/* A Self field and the node's own PeersChanged entry must not both be present. */
+static int netmap_self_entry(struct netmap_delta *d, struct jsonx_err *err)
+{
+	if (d->self_entry == NULL)
+		return 0;
+	if (d->parts.self != NULL)
+		return jsonx_fail(err, "", "Self", "also present in PeersChanged");
+	d->parts.self = d->self_entry;
+	d->self_entry = NULL;
+	return 0;
 }
 
 int netmap_apply_delta(struct netmap *nm, const json_t *frame, struct netmap_changes *ch,
@@ -861,9 +900,10 @@ int netmap_apply_delta(struct netmap *nm, const json_t *frame, struct netmap_cha
 	if ((r = jsonx_check(frame, delta_fields, MF_COUNT, f, "", err)) < 0 ||
 	    (r = netmap_check_type(f[MF_TYPE], "delta", err)) < 0 ||
 	    (r = netmap_removed_parse(f[MF_REMOVED], &d, err)) < 0 ||
-	    (r = netmap_changed_parse(f[MF_CHANGED], &d, err)) < 0 ||
+	    (r = netmap_changed_parse(f[MF_CHANGED], nm->self ? nm->self->id : 0, &d, err)) < 0 ||
 	    (r = netmap_patches_parse(f[MF_PATCH], &d, err)) < 0 ||
 	    (r = netmap_parts_parse(f, &d.parts, err)) < 0 ||
+	    (r = netmap_self_entry(&d, err)) < 0 ||
 	    (r = netmap_delta_validate(nm, &d, err)) < 0 || (r = netmap_delta_reserve(nm, &d, ch)) < 0)
 		goto out;
 	netmap_delta_commit(nm, &d, ch);

@@ -174,7 +174,8 @@ void netmap_free(struct netmap *nm);
 
 /*
  * Applies a delta frame (Type "delta"): PeersRemoved, then PeersChanged, then
- * PeersPatch, then the replaced parts. All or nothing: on error the map is
+ * PeersPatch, then the replaced parts. Entries naming the node itself update
+ * Self (the server shares one delta body among all streams). All or nothing: on error the map is
  * unchanged (the client should reconnect for a full map). Changes are
  * appended to `ch` (which may be NULL). Cost is O(size of the delta).
  */
