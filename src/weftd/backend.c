@@ -24,8 +24,6 @@
 #include "weftd/netcfg.h"
 #include "weftd/state.h"
 
-int backend_view_from_netmap(struct backend *be, const json_t *nm);
-
 static const char *const backend_state_names[] = {
 	[BACKEND_NOSTATE] = "NoState",
 	[BACKEND_IN_USE_OTHER_USER] = "InUseOtherUser",
@@ -181,18 +179,25 @@ static void cc_server_key(void *arg, const struct machine_public *key)
 	backend_save(be);
 }
 
-static void cc_netmap(void *arg, const json_t *nm)
+static int cc_netmap_full(void *arg, struct netmap *nm)
 {
 	struct backend *be = arg;
+	int r = backend_netmap_full(be, nm);
 
-	if (backend_view_from_netmap(be, nm) < 0) {
-		backend_set_error(be, "the server sent a network map weftd cannot use");
-		return;
-	}
-	json_decref(be->netmap);
-	be->netmap = json_deep_copy(nm);
-	if (backend_apply(be) == 0)
+	if (r == 0)
 		backend_set_state(be, BACKEND_RUNNING);
+	backend_notify(be, json_pack("{s:b}", "NetMap", true));
+	return r;
+}
+
+static int cc_netmap_delta(void *arg, const json_t *frame)
+{
+	struct backend *be = arg;
+	int r = backend_netmap_delta(be, frame);
+
+	if (r == 0)
+		backend_notify(be, json_pack("{s:b}", "NetMap", true));
+	return r;
 }
 
 static void cc_error(void *arg, const char *msg, bool fatal)
@@ -210,7 +215,8 @@ static const struct ctrlclient_callbacks backend_cc_callbacks = {
 	.auth_url = cc_auth_url,
 	.logged_in = cc_logged_in,
 	.server_key = cc_server_key,
-	.netmap = cc_netmap,
+	.netmap_full = cc_netmap_full,
+	.netmap_delta = cc_netmap_delta,
 	.error = cc_error,
 };
 
@@ -230,6 +236,7 @@ static int backend_control_start(struct backend *be, const char *auth_key)
 		.tags = tags,
 		.ntags = p->prefs.ntags,
 		.port = engine_port(be->engine),
+		.tun = be->cfg.tun,
 	};
 	int r;
 
@@ -328,12 +335,10 @@ void backend_free(struct backend *be)
 	backend_pings_free(be);
 	if (be->engine != NULL && be->netcfg != NULL)
 		backend_unapply(be);
+	netmap_free(be->nm);
 	engine_free(be->engine);
 	netcfg_close(be->netcfg);
 	state_free(be->st);
-	json_decref(be->netmap);
-	free(be->peers);
-	free(be->users);
 	free(be);
 }
 
@@ -464,8 +469,6 @@ int backend_logout(struct backend *be, char *err, size_t errlen)
 	state_profile_forget_login(p);
 	p->prefs.logged_out = true;
 	p->prefs.want_running = false;
-	json_decref(be->netmap);
-	be->netmap = NULL;
 	backend_save(be);
 	backend_set_state(be, BACKEND_NEEDS_LOGIN);
 	return 0;
@@ -500,8 +503,6 @@ static int backend_switch_to(struct backend *be, struct state_profile *p)
 
 	backend_control_stop(be);
 	backend_unapply(be);
-	json_decref(be->netmap);
-	be->netmap = NULL;
 	r = state_profile_switch(be->st, p);
 	if (r < 0)
 		return r;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * backend_peers: the backend's view of the tailnet (self, peers, users) and
- * applying it: WireGuard peers into the engine, addresses and the tailnet
- * routes onto the interface. Applying changes only what differs, so a new
- * network map leaves the sessions of unchanged peers alone.
+ * backend_peers: the network map and applying it. A full map is diffed
+ * against the previous one and a delta comes with its change list, so only
+ * the peers that changed are touched: adding, updating (allowed IPs,
+ * endpoints, key) or removing WireGuard peers, under the engine lock; flows
+ * to every other peer carry on undisturbed. Our own addresses go onto the
+ * interface with the tailnet routes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,167 +13,221 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "json/jsonx.h"
 #include "wg/device.h"
 #include "weftd/backend_int.h"
 #include "weftd/engine.h"
 #include "weftd/netcfg.h"
 #include "weftd/state.h"
 
-void backend_peers_clear(struct backend *be)
+static bool backend_node_has_addr(const struct netmap_node *n, const struct netaddr *a)
 {
-	be->have_self = false;
-	memset(&be->self, 0, sizeof(be->self));
-	be->npeers = 0;
-	be->nusers = 0;
-}
-
-int backend_peers_set(struct backend *be, const struct backend_peer *self,
-		      const struct backend_peer *peers, size_t npeers)
-{
-	if (mem_grow((void **)&be->peers, &be->cap_peers, npeers, sizeof(*be->peers)) < 0)
-		return -ENOMEM;
-	be->self = *self;
-	be->have_self = true;
-	if (npeers > 0)
-		memcpy(be->peers, peers, npeers * sizeof(*peers));
-	be->npeers = npeers;
-	return 0;
-}
-
-int backend_users_set(struct backend *be, const struct backend_user *users, size_t n)
-{
-	if (mem_grow((void **)&be->users, &be->cap_users, n, sizeof(*be->users)) < 0)
-		return -ENOMEM;
-	if (n > 0)
-		memcpy(be->users, users, n * sizeof(*users));
-	be->nusers = n;
-	return 0;
-}
-
-static bool backend_peer_has_addr(const struct backend_peer *p, const struct netaddr *a)
-{
-	for (size_t i = 0; i < p->naddrs; i++)
-		if (netaddr_eq(&p->addrs[i].addr, a))
+	for (size_t i = 0; i < n->n_addresses; i++)
+		if (netaddr_eq(&n->addresses[i].addr, a))
 			return true;
 	return false;
 }
 
-const struct backend_peer *backend_peer_by_addr(const struct backend *be, const struct netaddr *a)
+const struct netmap_node *backend_node_by_addr(const struct backend *be, const struct netaddr *a)
 {
-	if (be->have_self && backend_peer_has_addr(&be->self, a))
-		return &be->self;
-	for (size_t i = 0; i < be->npeers; i++)
-		if (backend_peer_has_addr(&be->peers[i], a))
-			return &be->peers[i];
-	return NULL;
+	const struct netmap_node *self;
+
+	if (be->nm == NULL)
+		return NULL;
+	self = netmap_self(be->nm);
+	if (self != NULL && backend_node_has_addr(self, a))
+		return self;
+	return netmap_peer_by_addr(be->nm, a);
 }
 
-const struct backend_user *backend_user_by_id(const struct backend *be, uint64_t id)
-{
-	for (size_t i = 0; i < be->nusers; i++)
-		if (be->users[i].id == id)
-			return &be->users[i];
-	return NULL;
-}
-
-/* ---- applying to the engine ----------------------------------------------------------- */
-
-static const struct backend_peer *backend_view_find(const struct backend *be,
-						    const uint8_t key[static KEY_LEN])
-{
-	for (size_t i = 0; i < be->npeers; i++)
-		if (keys_eq(be->peers[i].key.b, key))
-			return &be->peers[i];
-	return NULL;
-}
+/* ---- the engine ----------------------------------------------------------------------- */
 
 /* Keeps an endpoint the peer roamed to while it is still one the map lists. */
-static void backend_apply_endpoint(struct wg_peer *wp, const struct backend_peer *p)
+static void backend_apply_endpoint(struct wg_peer *wp, const struct netmap_node *n)
 {
 	struct wg_peer_info info;
 
+	if (n->n_endpoints == 0)
+		return;
 	wg_peer_info(wp, &info);
 	mem_wipe(info.psk, sizeof(info.psk));
-	if (p->neps == 0)
-		return;
-	for (size_t i = 0; info.has_endpoint && i < p->neps; i++)
-		if (netendpoint_eq(&info.endpoint, &p->eps[i]))
+	for (size_t i = 0; info.has_endpoint && i < n->n_endpoints; i++)
+		if (netendpoint_eq(&info.endpoint, &n->endpoints[i]))
 			return;
-	wg_peer_set_endpoint(wp, &p->eps[0]);
+	wg_peer_set_endpoint(wp, &n->endpoints[0]);
 }
 
-static int backend_apply_peer(struct wg_device *dev, const struct backend_peer *p)
+static int backend_apply_allowed(struct wg_peer *wp, const struct netmap_node *n)
 {
-	struct wg_peer *wp = wg_device_peer_find(dev, p->key.b);
+	const struct netprefix *v = n->n_allowed_ips > 0 ? n->allowed_ips : n->addresses;
+	size_t cnt = n->n_allowed_ips > 0 ? n->n_allowed_ips : n->n_addresses;
 	int r;
 
-	if (wp == NULL) {
-		r = wg_device_peer_add(dev, p->key.b, &wp);
-		if (r < 0)
-			return r;
-	}
-	backend_apply_endpoint(wp, p);
-	/* Swapping the allowed IPs happens under the device lock: the data path never
-	 * sees a peer without them. */
+	/* Done under the engine lock: the data path never sees a peer without them. */
 	wg_peer_allowedips_clear(wp);
-	for (size_t i = 0; i < p->naips; i++) {
-		r = wg_peer_allowedip_add(wp, &p->aips[i]);
+	for (size_t i = 0; i < cnt; i++) {
+		struct netprefix p;
+		if (netprefix_make(&p, &v[i].addr, v[i].bits) < 0)
+			continue;
+		r = wg_peer_allowedip_add(wp, &p);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int backend_apply_engine(struct backend *be)
+/* Adds or updates one peer; `fields` (NETMAP_F_*) says what changed, ~0 for everything. */
+static int backend_apply_node(struct wg_device *dev, const struct netmap_node *n, uint32_t fields)
 {
-	struct wg_device *dev = engine_device(be->engine);
+	struct wg_peer *wp = wg_device_peer_find(dev, n->key.b);
+	int r;
+
+	if (wp == NULL) {
+		r = wg_device_peer_add(dev, n->key.b, &wp);
+		if (r < 0)
+			return r;
+		fields = ~0U;
+	}
+	if (fields & NETMAP_F_ENDPOINTS)
+		backend_apply_endpoint(wp, n);
+	if (fields & (NETMAP_F_ALLOWED_IPS | NETMAP_F_ADDRESSES))
+		return backend_apply_allowed(wp, n);
+	return 0;
+}
+
+static void backend_remove_key(struct wg_device *dev, const struct node_public *k)
+{
+	struct wg_peer *wp = wg_device_peer_find(dev, k->b);
+
+	if (wp != NULL)
+		wg_device_peer_remove(dev, wp);
+}
+
+/* Everything: used for the first map (there is nothing to diff against). */
+static int backend_apply_all(struct backend *be, struct wg_device *dev)
+{
+	const struct netmap_node *self = netmap_self(be->nm);
 	struct wg_peer *wp, *next;
 	int r = 0;
 
-	engine_lock(be->engine);
-	wg_device_set_private_key(dev, state_current(be->st)->node_key.b);
 	for (wp = wg_device_peer_first(dev); wp != NULL; wp = next) {
+		struct node_public k;
 		next = wg_peer_next(wp);
-		if (backend_view_find(be, wg_peer_public_key(wp)) == NULL)
+		memcpy(k.b, wg_peer_public_key(wp), KEY_LEN);
+		if (netmap_peer_by_key(be->nm, &k) == NULL)
 			wg_device_peer_remove(dev, wp);
 	}
-	for (size_t i = 0; i < be->npeers && r == 0; i++) {
-		const struct backend_peer *p = &be->peers[i];
-		if (p->expired || keys_eq(p->key.b, be->self.key.b))
-			continue;
-		r = backend_apply_peer(dev, p);
+	for (size_t i = 0; i < netmap_peer_count(be->nm) && r == 0; i++) {
+		const struct netmap_node *n = netmap_peer_at(be->nm, i);
+		if (!n->expired && !keys_eq(n->key.b, self->key.b))
+			r = backend_apply_node(dev, n, ~0U);
 	}
-	engine_unlock(be->engine);
+	return r;
+}
+
+static int backend_apply_changes(struct backend *be, struct wg_device *dev,
+				 const struct netmap_changes *ch)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ch->n && r == 0; i++) {
+		const struct netmap_change *c = &ch->v[i];
+		const struct netmap_node *n;
+
+		switch (c->type) {
+		case NETMAP_PEER_REMOVED:
+			backend_remove_key(dev, &c->key);
+			break;
+		case NETMAP_PEER_CHANGED:
+			if (c->fields & NETMAP_F_KEY)
+				backend_remove_key(dev, &c->old_key);
+			/* fall through */
+		case NETMAP_PEER_ADDED:
+			n = netmap_peer_by_id(be->nm, c->id);
+			if (n == NULL)
+				break;
+			if (n->expired)
+				backend_remove_key(dev, &n->key);
+			else
+				r = backend_apply_node(dev, n, c->type == NETMAP_PEER_ADDED ? ~0U
+											: c->fields);
+			break;
+		}
+	}
 	return r;
 }
 
 static int backend_apply_interface(struct backend *be)
 {
+	const struct netmap_node *self = netmap_self(be->nm);
 	struct netprefix routes[2] = { netaddr_cgnat_prefix, netaddr_ula_prefix };
 	int r;
 
 	r = netcfg_link_set(be->netcfg, be->ifindex, be->cfg.mtu, true);
 	if (r == 0)
-		r = netcfg_sync_addrs(be->netcfg, be->ifindex, be->self.addrs, be->self.naddrs);
+		r = netcfg_sync_addrs(be->netcfg, be->ifindex, self->addresses, self->n_addresses);
 	if (r == 0)
 		r = netcfg_sync_routes(be->netcfg, be->ifindex, routes, 2);
+	if (r < 0)
+		log_warnx("cannot configure interface %s: %s", be->cfg.tun, strerror(-r));
 	return r;
 }
 
-int backend_apply(struct backend *be)
+/* Pushes the map into engine and interface; ch == NULL means "all of it". */
+static int backend_apply(struct backend *be, const struct netmap_changes *ch)
 {
+	struct wg_device *dev = engine_device(be->engine);
 	int r;
 
-	if (!be->have_self)
-		return -EINVAL;
-	r = backend_apply_engine(be);
+	engine_lock(be->engine);
+	wg_device_set_private_key(dev, state_current(be->st)->node_key.b);
+	r = ch == NULL ? backend_apply_all(be, dev) : backend_apply_changes(be, dev, ch);
+	engine_unlock(be->engine);
 	if (r < 0) {
 		log_warnx("cannot configure WireGuard peers: %s", strerror(-r));
 		return r;
 	}
-	r = backend_apply_interface(be);
+	if (ch == NULL || (ch->global & NETMAP_G_SELF))
+		r = backend_apply_interface(be);
+	return r;
+}
+
+int backend_netmap_full(struct backend *be, struct netmap *nm)
+{
+	struct netmap_changes ch;
+	struct netmap *old = be->nm;
+	int r;
+
+	netmap_changes_init(&ch);
+	be->nm = nm;
+	/* After a reconnect the new full map is diffed with the old one: peers that did
+	 * not change keep their sessions. */
+	if (old != NULL && netmap_diff(old, nm, &ch) == 0) {
+		ch.global |= NETMAP_G_SELF;
+		r = backend_apply(be, &ch);
+	} else {
+		r = backend_apply(be, NULL);
+	}
+	netmap_changes_free(&ch);
+	netmap_free(old);
+	return r;
+}
+
+int backend_netmap_delta(struct backend *be, const json_t *frame)
+{
+	struct netmap_changes ch;
+	struct jsonx_err err;
+	int r;
+
+	if (be->nm == NULL)
+		return -EPROTO;
+	netmap_changes_init(&ch);
+	r = netmap_apply_delta(be->nm, frame, &ch, &err);
 	if (r < 0)
-		log_warnx("cannot configure interface %s: %s", be->cfg.tun, strerror(-r));
+		log_warnx("control: delta refused: %s", err.msg);
+	else
+		r = backend_apply(be, &ch);
+	netmap_changes_free(&ch);
 	return r;
 }
 
@@ -185,5 +241,6 @@ void backend_unapply(struct backend *be)
 	if (netcfg_sync_addrs(be->netcfg, be->ifindex, NULL, 0) < 0 ||
 	    netcfg_sync_routes(be->netcfg, be->ifindex, NULL, 0) < 0)
 		log_warnx("cannot clear the addresses and routes of %s", be->cfg.tun);
-	backend_peers_clear(be);
+	netmap_free(be->nm);
+	be->nm = NULL;
 }

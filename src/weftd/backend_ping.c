@@ -63,7 +63,7 @@ void backend_pings_free(struct backend *be)
 static void backend_ping_endpoint(struct backend *be, const struct netaddr *a, char *ep,
 				  size_t len)
 {
-	const struct backend_peer *p = backend_peer_by_addr(be, a);
+	const struct netmap_node *p = backend_node_by_addr(be, a);
 	struct wg_peer *wp;
 	struct wg_peer_info info;
 
@@ -168,7 +168,8 @@ static size_t backend_echo_build(uint8_t *pkt, const struct netaddr *src, const 
 int backend_ping_start(struct backend *be, const struct netaddr *ip, uint64_t timeout_ns,
 		       void (*cb)(void *arg, json_t *result), void *arg, struct backend_ping **out)
 {
-	const struct backend_peer *peer = backend_peer_by_addr(be, ip);
+	const struct netmap_node *peer = backend_node_by_addr(be, ip);
+	const struct netmap_node *self = be->nm != NULL ? netmap_self(be->nm) : NULL;
 	const struct netaddr *src = NULL;
 	struct timeval tv = { (time_t)(timeout_ns / CLOCK_NS_PER_SEC),
 			      (suseconds_t)(timeout_ns % CLOCK_NS_PER_SEC / 1000) };
@@ -178,11 +179,11 @@ int backend_ping_start(struct backend *be, const struct netaddr *ip, uint64_t ti
 	int r;
 
 	*out = NULL;
-	if (peer == NULL || peer == &be->self)
+	if (peer == NULL || peer == self)
 		return -ENOENT;
-	for (size_t i = 0; be->have_self && i < be->self.naddrs; i++)
-		if (be->self.addrs[i].addr.family == ip->family)
-			src = &be->self.addrs[i].addr;
+	for (size_t i = 0; i < self->n_addresses; i++)
+		if (self->addresses[i].addr.family == ip->family)
+			src = &self->addresses[i].addr;
 	if (src == NULL)
 		return -EAFNOSUPPORT;
 	p = calloc(1, sizeof(*p));
@@ -190,7 +191,7 @@ int backend_ping_start(struct backend *be, const struct netaddr *ip, uint64_t ti
 		return -ENOMEM;
 	p->be = be;
 	p->target = *ip;
-	snprintf(p->name, sizeof(p->name), "%s", peer->hostname);
+	snprintf(p->name, sizeof(p->name), "%s", peer->hostname != NULL ? peer->hostname : "");
 	p->seq = ++be->ping_seq;
 	p->cb = cb;
 	p->arg = arg;

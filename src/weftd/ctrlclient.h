@@ -19,6 +19,7 @@
 
 struct event_base;
 struct ctrlclient;
+struct netmap;
 
 struct ctrlclient_login {
 	uint64_t node_id;
@@ -35,8 +36,10 @@ struct ctrlclient_callbacks {
 	void (*logged_in)(void *arg, const struct ctrlclient_login *login);
 	/* The server's key, the first time we see it (to pin in the state). */
 	void (*server_key)(void *arg, const struct machine_public *key);
-	/* A new network map (full, with deltas applied): the whole map JSON. */
-	void (*netmap)(void *arg, const json_t *netmap);
+	/* A full map; ownership moves to the callee. Return < 0 to drop the stream. */
+	int (*netmap_full)(void *arg, struct netmap *nm);
+	/* A delta frame for the callee's map; < 0 if it refused it: reconnect for a full map. */
+	int (*netmap_delta)(void *arg, const json_t *frame);
 	/* Something failed; `fatal` (e.g. auth key refused) stops retrying. */
 	void (*error)(void *arg, const char *msg, bool fatal);
 };
@@ -52,7 +55,9 @@ struct ctrlclient_config {
 	const char *os;
 	const char *const *tags;
 	size_t ntags;
-	uint16_t port; /* our UDP port, to report endpoints */
+	uint16_t port;	    /* our UDP port, to report endpoints */
+	const char *tun;    /* our tunnel interface: never reported as an endpoint */
+	const struct disco_public *disco_key; /* NULL: none yet */
 };
 
 int ctrlclient_new(struct event_base *base, const struct ctrlclient_config *cfg,
