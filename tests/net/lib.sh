@@ -100,6 +100,25 @@ veth() {
 	ip -n "$(ns "$4")" link set "$5" up
 }
 
+# lan NAME: a switch (a bridge in a namespace of its own) that hosts plug into.
+lan() {
+	ns_add "$1"
+	nsx "$1" ip link add br0 type bridge || fail "bridge in $1"
+	nsx "$1" ip link set br0 up
+}
+
+# plug LAN HOST ADDR: connect namespace HOST to LAN's bridge as eth0 with ADDR (CIDR).
+plug() {
+	local lan=$1 host=$2 addr=$3 port
+	port="p$host"
+	ip link add eth0 netns "$(ns "$host")" type veth peer name "$port" netns "$(ns "$lan")" ||
+		fail "plug $host into $lan"
+	nsx "$lan" ip link set "$port" master br0
+	nsx "$lan" ip link set "$port" up
+	ip -n "$(ns "$host")" addr add "$addr" dev eth0
+	ip -n "$(ns "$host")" link set eth0 up
+}
+
 # resolv_conf NAME [content]: give namespace NAME its own /etc/resolv.conf
 # (ip netns exec bind-mounts /etc/netns/NS/resolv.conf), so that nothing a
 # test does can touch the host's.
