@@ -386,6 +386,41 @@ static bool backend_needs_reconnect(const struct ipn_prefs *a, const struct ipn_
 	       strcmp(a->hostname, b->hostname) != 0 || !tags_same;
 }
 
+/*
+ * A ProfileName pref names the profile too (weft switch NAME and the profile
+ * list use the name), so it must not be another profile's name or ID.
+ */
+static int backend_profile_rename(struct backend *be, char *err, size_t errlen)
+{
+	struct state_profile *p = state_current(be->st);
+	const char *want = p->prefs.profile_name;
+
+	if (want[0] == '\0' || strcmp(want, p->name) == 0)
+		return 0;
+	for (size_t i = 0; i < be->st->nprofiles; i++) {
+		const struct state_profile *q = &be->st->profiles[i];
+		if (q != p && (strcmp(q->name, want) == 0 || strcmp(q->id, want) == 0)) {
+			snprintf(err, errlen, "profile name `%.64s' is taken by profile %s", want,
+				 q->id);
+			return -EEXIST;
+		}
+	}
+	snprintf(p->name, sizeof(p->name), "%s", want);
+	return 0;
+}
+
+/* Puts back the prefs saved in `old` (consumed). */
+static void backend_prefs_restore(struct backend *be, struct ipn_prefs *old)
+{
+	struct state_profile *p = state_current(be->st);
+
+	ipn_prefs_free(&p->prefs);
+	p->prefs = *old;
+	old->tags = NULL;
+	old->routes = NULL;
+	old->ntags = old->nroutes = 0;
+}
+
 int backend_patch_prefs(struct backend *be, const json_t *masked, char *err, size_t errlen)
 {
 	struct state_profile *p = state_current(be->st);
@@ -400,6 +435,11 @@ int backend_patch_prefs(struct backend *be, const json_t *masked, char *err, siz
 	if (r < 0)
 		return r;
 	r = ipn_prefs_apply_masked(&p->prefs, masked, err, errlen);
+	if (r == 0) {
+		r = backend_profile_rename(be, err, errlen);
+		if (r < 0)
+			backend_prefs_restore(be, &old);
+	}
 	if (r == 0) {
 		backend_prefs_replaced(be, &old);
 		backend_save(be);
@@ -423,6 +463,11 @@ int backend_start(struct backend *be, const json_t *update_prefs, const char *au
 		return r;
 	if (update_prefs != NULL) {
 		r = ipn_prefs_from_json(&p->prefs, update_prefs, err, errlen);
+		if (r == 0) {
+			r = backend_profile_rename(be, err, errlen);
+			if (r < 0)
+				backend_prefs_restore(be, &old);
+		}
 		if (r < 0) {
 			ipn_prefs_free(&old);
 			return r;

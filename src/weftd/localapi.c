@@ -139,8 +139,18 @@ static void la_pending_free(struct localapi_pending *p)
 
 static void la_pending_closed(struct evhttp_connection *conn, void *arg)
 {
+	struct localapi_pending *p = arg;
+	struct evhttp_request *req = p->req;
+
 	(void)conn;
-	la_pending_free(arg);
+	la_pending_free(p);
+	/*
+	 * A client that hangs up before the answer is complete (a watch stream, a
+	 * ping) leaves the request detached from its connection: libevent 2.1 then
+	 * frees it only when the answer is finished, which it never will be.
+	 */
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_request_free(req);
 }
 
 static struct localapi_pending *la_pending_new(struct localapi *la, struct evhttp_request *req)
@@ -156,7 +166,7 @@ static struct localapi_pending *la_pending_new(struct localapi *la, struct evhtt
 	if (la->pending != NULL)
 		la->pending->prev = p;
 	la->pending = p;
-	/* If the client hangs up first, libevent frees req: we must forget it then. */
+	/* If the client hangs up first, we must forget req (and free it: see above). */
 	evhttp_connection_set_closecb(p->conn, la_pending_closed, p);
 	return p;
 }
