@@ -133,12 +133,13 @@ static const struct {
 	{ "two OPTs",
 	  "000101000001000000000002 016100 00010001 0000290200000000000000 0000290200000000000000",
 	  DNSMSG_E_OPT },
-	{ "OPT owned by a name", "000101000001000000000001 016100 00010001 c00c00290200000000000000",
-	  DNSMSG_E_OPT },
+	{ "OPT owned by a name",
+	  "000101000001000000000001 016100 00010001 c00c00290200000000000000", DNSMSG_E_OPT },
 	{ "OPT option longer than its RDATA",
-	  "000101000001000000000001 016100 00010001 0000290200000000000004 000a0008", DNSMSG_E_OPT },
-	{ "OPT RDATA past the end", "000101000001000000000001 016100 00010001 0000290200000000000010",
-	  DNSMSG_E_SHORT },
+	  "000101000001000000000001 016100 00010001 0000290200000000000004 000a0008",
+	  DNSMSG_E_OPT },
+	{ "OPT RDATA past the end",
+	  "000101000001000000000001 016100 00010001 0000290200000000000010", DNSMSG_E_SHORT },
 	{ "additional record cut short", "000101000001000000000001 016100 00010001 c00c0001",
 	  DNSMSG_E_SHORT },
 };
@@ -262,20 +263,31 @@ static void test_reverse(void **state)
 	assert_int_equal(dnsmsg_name_reverse_addr(&n, b, &alen), 0);
 	assert_int_equal(alen, 4);
 	assert_memory_equal(a, b, 4);
-	memcpy(a, (uint8_t[16]){ 0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1f }, 16);
+	memcpy(a,
+	       (uint8_t[16]){ 0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1f },
+	       16);
 	dnsmsg_name_reverse(a, 16, &n);
-	assert_string_equal(text(&n), "f.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.");
+	assert_string_equal(
+		text(&n),
+		"f.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.");
 	assert_int_equal(dnsmsg_name_reverse_addr(&n, b, &alen), 0);
 	assert_int_equal(alen, 16);
 	assert_memory_equal(a, b, 16);
-	static const char *const bad[] = { "64.100.in-addr.arpa", "01.0.64.100.in-addr.arpa",
+	static const char *const bad[] = { "64.100.in-addr.arpa",	"01.0.64.100.in-addr.arpa",
 					   "256.0.64.100.in-addr.arpa", "a.0.64.100.in-addr.arpa",
-					   "1.0.64.100.in-addr.arpb", "1.0.0.ip6.arpa" };
+					   "1.0.64.100.in-addr.arpb",	"1.0.0.ip6.arpa" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(dnsmsg_name_from_text(bad[i], &n), 0);
 		if (dnsmsg_name_reverse_addr(&n, b, &alen) != -EINVAL)
 			fail_msg("`%s' taken as an address", bad[i]);
 	}
+	/* 1.0.64.100.a.<"\7in-addr\4arpa" as one label>: the suffix bytes, not its labels (found by
+	 * fuzzing). */
+	static const uint8_t tricky[] = "1064100ain-addrarpa";
+	memcpy(n.b, tricky, sizeof(tricky));
+	n.len = sizeof(tricky);
+	n.labels = 6;
+	assert_int_equal(dnsmsg_name_reverse_addr(&n, b, &alen), -EINVAL);
 }
 
 static void parse_query(const char *hex, struct dnsmsg_query *q)
@@ -302,12 +314,14 @@ static void test_answer(void **state)
 			 0);
 	dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 600, (uint8_t[4]){ 100, 64, 0, 1 }, 4);
 	n = dnsmsg_answer_finish(&a);
-	/* ID, QR AA RD RA, counts; the question as the client spelled it; C00C owner; OPT with DO. */
+	/* ID, QR AA RD RA, counts; the question as the client spelled it; C00C owner; OPT with DO.
+	 */
 	assert_int_equal(n, 12 + 23 + 4 + 16 + 11);
 	uint8_t want[128];
-	size_t wn = hexmsg(want, sizeof(want),
-			   "fb88 8580 0001 0001 0000 0001 05416c706861075461696c6e6574074578616d706c6500"
-			   " 00010001 c00c 0001 0001 00000258 0004 64400001 0000 2904d0 00 00 8000 0000");
+	size_t wn = hexmsg(
+		want, sizeof(want),
+		"fb88 8580 0001 0001 0000 0001 05416c706861075461696c6e6574074578616d706c6500"
+		" 00010001 c00c 0001 0001 00000258 0004 64400001 0000 2904d0 00 00 8000 0000");
 	assert_int_equal(n, wn);
 	assert_memory_equal(out, want, n);
 	assert_int_equal(dnsmsg_reply_parse(out, n, &r), DNSMSG_OK);
@@ -320,7 +334,8 @@ static void test_answer(void **state)
 					     DNSMSG_F_AA, DNSMSG_R_NOERROR, 1232),
 			 0);
 	for (uint8_t i = 0; i < 40; i++)
-		dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 600, (uint8_t[4]){ 100, 64, 0, i }, 4);
+		dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 600, (uint8_t[4]){ 100, 64, 0, i },
+				  4);
 	n = dnsmsg_answer_finish(&a);
 	assert_int_equal(n, 12 + 23 + 4);
 	assert_int_equal(dnsmsg_reply_parse(out, n, &r), DNSMSG_OK);
@@ -333,7 +348,8 @@ static void test_answer(void **state)
 					     0, DNSMSG_R_NOERROR, 1232),
 			 0);
 	for (uint8_t i = 0; i < 40; i++)
-		dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 600, (uint8_t[4]){ 100, 64, 0, i }, 4);
+		dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 600, (uint8_t[4]){ 100, 64, 0, i },
+				  4);
 	n = dnsmsg_answer_finish(&a);
 	assert_int_equal(dnsmsg_reply_parse(out, n, &r), DNSMSG_OK);
 	assert_false(r.h.flags & DNSMSG_F_TC);
@@ -341,8 +357,8 @@ static void test_answer(void **state)
 	assert_true(r.edns.present);
 	assert_false(r.edns.flags & DNSMSG_EDNS_DO);
 	/* BADVERS: RCODE 0 in the header, 1 in the OPT's extended bits. */
-	assert_int_equal(dnsmsg_answer_begin(&a, out, sizeof(out), 512, &q, 0, DNSMSG_R_BADVERS, 1232),
-			 0);
+	assert_int_equal(
+		dnsmsg_answer_begin(&a, out, sizeof(out), 512, &q, 0, DNSMSG_R_BADVERS, 1232), 0);
 	n = dnsmsg_answer_finish(&a);
 	assert_int_equal(dnsmsg_reply_parse(out, n, &r), DNSMSG_OK);
 	assert_int_equal(r.rcode, DNSMSG_R_BADVERS);
@@ -364,8 +380,8 @@ static const struct {
 	  "000181830001000000010000 016100 00010001 c00e 0006 0001 00000384 0015 00 00 00000001"
 	  " 00000002 00000003 00000004 000000",
 	  DNSMSG_E_RDATA },
-	{ "record RDATA past the end", "000181800001000100000000 016100 00010001 c00c00010001000000010010",
-	  DNSMSG_E_SHORT },
+	{ "record RDATA past the end",
+	  "000181800001000100000000 016100 00010001 c00c00010001000000010010", DNSMSG_E_SHORT },
 	{ "trailing bytes", "000181800001000000000000 016100 00010001 0000", DNSMSG_E_TRAILING },
 };
 
@@ -381,18 +397,20 @@ static void test_reply_parse(void **state)
 		n = hexmsg(m, sizeof(m), reply_rejects[i].hex);
 		s = dnsmsg_reply_parse(m, n, &r);
 		if (s != reply_rejects[i].want)
-			fail_msg("%s: got `%s', want `%s'", reply_rejects[i].what, dnsmsg_status_str(s),
-				 dnsmsg_status_str(reply_rejects[i].want));
+			fail_msg("%s: got `%s', want `%s'", reply_rejects[i].what,
+				 dnsmsg_status_str(s), dnsmsg_status_str(reply_rejects[i].want));
 	}
 	/* REFUSED without a question is a reply (servers do send them). */
 	n = hexmsg(m, sizeof(m), "000181850000000000000000");
 	assert_int_equal(dnsmsg_reply_parse(m, n, &r), DNSMSG_OK);
 	assert_false(r.has_question);
 	assert_int_equal(r.rcode, DNSMSG_R_REFUSED);
-	/* NXDOMAIN with an SOA: the negative TTL is min(TTL, MINIMUM); a top-bit TTL counts as 0. */
-	n = hexmsg(m, sizeof(m),
-		   "000181830001000000010000 0161076578616d706c6500 00010001 c00e 0006 0001 00000384 0016"
-		   " 00 00 00000001 00000002 00000003 00000004 0000003c");
+	/* NXDOMAIN with an SOA: the negative TTL is min(TTL, MINIMUM); a top-bit TTL counts as 0.
+	 */
+	n = hexmsg(
+		m, sizeof(m),
+		"000181830001000000010000 0161076578616d706c6500 00010001 c00e 0006 0001 00000384 0016"
+		" 00 00 00000001 00000002 00000003 00000004 0000003c");
 	assert_int_equal(dnsmsg_reply_parse(m, n, &r), DNSMSG_OK);
 	assert_true(r.has_soa);
 	assert_int_equal(r.soa_ttl, 60);
@@ -429,20 +447,24 @@ static size_t ldns_reply(uint8_t *out, size_t cap, bool nxdomain, unsigned n_ext
 	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
 	if (nxdomain) {
 		ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
-		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY,
-				 rr_str("example.com. 900 IN SOA ns.example.com. admin.example.com. "
-					"1 7200 3600 1209600 120"));
+		ldns_pkt_push_rr(
+			p, LDNS_SECTION_AUTHORITY,
+			rr_str("example.com. 900 IN SOA ns.example.com. admin.example.com. "
+			       "1 7200 3600 1209600 120"));
 	} else {
 		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER,
 				 rr_str("www.example.com. 300 IN CNAME web.example.com."));
-		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr_str("web.example.com. 60 IN A 192.0.2.1"));
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER,
+				 rr_str("web.example.com. 60 IN A 192.0.2.1"));
 		for (unsigned i = 0; i < n_extra; i++) {
 			char s[80];
 			snprintf(s, sizeof(s), "web.example.com. 60 IN A 192.0.2.%u", 2 + i);
 			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr_str(s));
 		}
-		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr_str("example.com. 3600 IN NS ns.example.com."));
-		ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, rr_str("ns.example.com. 3600 IN A 192.0.2.53"));
+		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY,
+				 rr_str("example.com. 3600 IN NS ns.example.com."));
+		ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL,
+				 rr_str("ns.example.com. 3600 IN A 192.0.2.53"));
 	}
 	ldns_pkt_set_edns_udp_size(p, 4096);
 	ldns_pkt_set_edns_do(p, true);
@@ -498,7 +520,8 @@ static void test_ldns_replies(void **state)
 		char *s = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
 		assert_string_equal(s, "WWW.Example.COM.");
 		free(s);
-		/* Compressed against the question, so the client's spelling shows through (as in BIND). */
+		/* Compressed against the question, so the client's spelling shows through (as in
+		 * BIND). */
 		s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 0));
 		assert_int_equal(strcasecmp(s, "web.example.com."), 0);
 		free(s);
@@ -565,16 +588,12 @@ static void test_ldns_agrees(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dig_queries),
-		cmocka_unit_test(test_query_rejects),
-		cmocka_unit_test(test_long_names),
-		cmocka_unit_test(test_name_text),
-		cmocka_unit_test(test_reverse),
-		cmocka_unit_test(test_answer),
+		cmocka_unit_test(test_dig_queries),  cmocka_unit_test(test_query_rejects),
+		cmocka_unit_test(test_long_names),   cmocka_unit_test(test_name_text),
+		cmocka_unit_test(test_reverse),	     cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_reply_parse),
 #ifdef WEFT_HAVE_LDNS
-		cmocka_unit_test(test_ldns_replies),
-		cmocka_unit_test(test_ldns_agrees),
+		cmocka_unit_test(test_ldns_replies), cmocka_unit_test(test_ldns_agrees),
 #endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,7 +131,8 @@ static void ask(struct dnsresolver *r, const uint8_t *m, size_t n, uint64_t now,
 	assert_int_equal(dnsresolver_query(r, m, n, &client, now, out, 4096, v), 0);
 }
 
-static void reply_of(const uint8_t *out, const struct dnsresolver_verdict *v, struct dnsmsg_reply *rp)
+static void reply_of(const uint8_t *out, const struct dnsresolver_verdict *v,
+		     struct dnsmsg_reply *rp)
 {
 	enum dnsmsg_status s;
 
@@ -184,7 +185,7 @@ static const struct {
 	{ "alpha", DNSMSG_T_A, R, DNSMSG_R_NOERROR, 1, "100.64.0.2" },
 	{ "alpha.ts.example", DNSMSG_T_AAAA, R, DNSMSG_R_NOERROR, 1, "fd7a:115c:a1e0::2" },
 	{ "self.ts.example", DNSMSG_T_A, R, DNSMSG_R_NOERROR, 1, "100.64.0.1" },
-	{ "beta", DNSMSG_T_AAAA, R, DNSMSG_R_NOERROR, 0, NULL },	 /* NODATA: only an A */
+	{ "beta", DNSMSG_T_AAAA, R, DNSMSG_R_NOERROR, 0, NULL }, /* NODATA: only an A */
 	{ "beta.ts.example", DNSMSG_T_AAAA, R, DNSMSG_R_NOERROR, 0, NULL },
 	{ "beta.ts.example", DNSMSG_T_MX, R, DNSMSG_R_NOERROR, 0, NULL },
 	{ "beta.ts.example", DNSMSG_T_ANY, R, DNSMSG_R_NOERROR, 1, "100.64.0.3" },
@@ -192,8 +193,8 @@ static const struct {
 	{ "nobody.ts.example", DNSMSG_T_A, R, DNSMSG_R_NXDOMAIN, 0, NULL },
 	{ "x.ts.example", DNSMSG_T_TXT, R, DNSMSG_R_NXDOMAIN, 0, NULL }, /* its TXT was skipped */
 	{ "sub.alpha.ts.example", DNSMSG_T_A, R, DNSMSG_R_NXDOMAIN, 0, NULL },
-	{ "ts.example", DNSMSG_T_SOA, R, DNSMSG_R_NOERROR, 0, NULL },	  /* the apex exists */
-	{ "b.ts.example", DNSMSG_T_A, R, DNSMSG_R_NOERROR, 0, NULL },	  /* empty non-terminal */
+	{ "ts.example", DNSMSG_T_SOA, R, DNSMSG_R_NOERROR, 0, NULL }, /* the apex exists */
+	{ "b.ts.example", DNSMSG_T_A, R, DNSMSG_R_NOERROR, 0, NULL }, /* empty non-terminal */
 	{ "a.b.ts.example", DNSMSG_T_A, R, DNSMSG_R_NOERROR, 0, NULL },
 	{ "deep.a.b.ts.example", DNSMSG_T_AAAA, R, DNSMSG_R_NOERROR, 1, "fd7a:115c:a1e0::9" },
 	{ "grafana.ts.example", DNSMSG_T_A, R, DNSMSG_R_NOERROR, 1, "100.64.0.9" },
@@ -207,10 +208,10 @@ static const struct {
 	{ "64.100.in-addr.arpa", DNSMSG_T_SOA, R, DNSMSG_R_NOERROR, 0, NULL },
 	{ "1.1.128.100.in-addr.arpa", DNSMSG_T_PTR, F, 0, 0, "1.1.1.1:53" }, /* outside /10 */
 	{ "1.0.0.10.in-addr.arpa", DNSMSG_T_PTR, F, 0, 0, "1.1.1.1:53" },
-	{ "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa", DNSMSG_T_PTR, R,
-	  DNSMSG_R_NOERROR, 1, "alpha.ts.example." },
-	{ "9.9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa", DNSMSG_T_PTR, R,
-	  DNSMSG_R_NXDOMAIN, 0, NULL },
+	{ "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa", DNSMSG_T_PTR,
+	  R, DNSMSG_R_NOERROR, 1, "alpha.ts.example." },
+	{ "9.9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa", DNSMSG_T_PTR,
+	  R, DNSMSG_R_NXDOMAIN, 0, NULL },
 	{ "host.corp.example", DNSMSG_T_A, F, 0, 0, "10.0.0.53:53" },
 	{ "corp.example", DNSMSG_T_MX, F, 0, 0, "10.0.0.53:53" },
 	{ "x.lab.ts.example", DNSMSG_T_A, F, 0, 0, "10.0.0.54:5353" }, /* longer than ts.example */
@@ -229,13 +230,14 @@ static void test_answers(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct dnsresolver_verdict v;
 		struct dnsmsg_reply rp;
-		size_t n = mkquery(m, cases[i].name, cases[i].type, (uint16_t)(100 + i), true, false);
+		size_t n =
+			mkquery(m, cases[i].name, cases[i].type, (uint16_t)(100 + i), true, false);
 		char ep[NETENDPOINT_STRLEN];
 
 		ask(r, m, n, 0, out, &v);
 		if ((int)v.action != cases[i].action)
-			fail_msg("%s/%u: action %d, want %d", cases[i].name, cases[i].type, v.action,
-				 cases[i].action);
+			fail_msg("%s/%u: action %d, want %d", cases[i].name, cases[i].type,
+				 v.action, cases[i].action);
 		if (v.action == DNSRESOLVER_FORWARD) {
 			assert_string_equal(netendpoint_format(&v.upstream, ep, sizeof(ep)),
 					    cases[i].want);
@@ -291,7 +293,8 @@ static void test_table(void **state)
 	assert_true(rs.domains[rs.n_domains - 1].route_only);
 	assert_true(resolvconf_resolved_describe(&rs, "weft0", text, sizeof(text)) > 0);
 	assert_non_null(strstr(text, "resolvectl dns weft0 100.100.100.100\n"));
-	assert_non_null(strstr(text, "resolvectl domain weft0 ts.example corp.example ~64.100.in-addr.arpa"));
+	assert_non_null(strstr(
+		text, "resolvectl domain weft0 ts.example corp.example ~64.100.in-addr.arpa"));
 	assert_non_null(strstr(text, " ~lab.ts.example ~.\n"));
 	assert_non_null(strstr(text, "~0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa"));
 	assert_non_null(strstr(text, "resolvectl default-route weft0 yes\n"));
@@ -302,7 +305,8 @@ static void test_table(void **state)
 		struct netmap *nm = mkmap("{\"MagicDNS\":true,\"BaseDomain\":\"ts.example\"}");
 		struct netendpoint os[2];
 		assert_int_equal(netendpoint_parse("192.168.1.1:53", &os[0]), 0);
-		assert_int_equal(netendpoint_parse("100.100.100.100:53", &os[1]), 0); /* a loop: dropped */
+		assert_int_equal(netendpoint_parse("100.100.100.100:53", &os[1]),
+				 0); /* a loop: dropped */
 		assert_int_equal(dnstable_from_netmap(nm, os, 2, &t, &rep), 0);
 		netmap_free(nm);
 		d = dnstable_default(t);
@@ -348,14 +352,16 @@ static const struct {
 	{ "too short for a header", "0001 0100 0001", DNSRESOLVER_DROP, 0 },
 	{ "a response", "0001 8100 0001 0000 0000 0000 016100 00010001", DNSRESOLVER_DROP, 0 },
 	{ "opcode STATUS", "0001 1100 0001 0000 0000 0000 016100 00010001", R, DNSMSG_R_NOTIMP },
-	{ "opcode UPDATE with records", "0001 2800 0001 0001 0000 0000 016100 00060001 c00c00010001000000000000",
-	  R, DNSMSG_R_NOTIMP },
-	{ "trailing garbage", "0001 0100 0001 0000 0000 0000 016100 00010001 ff", R, DNSMSG_R_FORMERR },
+	{ "opcode UPDATE with records",
+	  "0001 2800 0001 0001 0000 0000 016100 00060001 c00c00010001000000000000", R,
+	  DNSMSG_R_NOTIMP },
+	{ "trailing garbage", "0001 0100 0001 0000 0000 0000 016100 00010001 ff", R,
+	  DNSMSG_R_FORMERR },
 	{ "pointer loop", "0001 0100 0001 0000 0000 0000 c00c 00010001", R, DNSMSG_R_FORMERR },
 	{ "no question", "0001 0100 0000 0000 0000 0000", R, DNSMSG_R_FORMERR },
 	{ "qtype OPT", "0001 0100 0001 0000 0000 0000 016100 00290001", R, DNSMSG_R_FORMERR },
-	{ "EDNS version 1", "0001 0100 0001 0000 0000 0001 016100 00010001 0000291000000100000000", R,
-	  DNSMSG_R_BADVERS },
+	{ "EDNS version 1", "0001 0100 0001 0000 0000 0001 016100 00010001 0000291000000100000000",
+	  R, DNSMSG_R_BADVERS },
 	{ "class CHAOS", "0001 0100 0001 0000 0000 0000 0776657273696f6e0462696e6400 00100003", R,
 	  DNSMSG_R_REFUSED },
 };
@@ -407,7 +413,8 @@ static void test_bad_queries(void **state)
 	assert_int_equal(c->formerr, 4);
 	assert_int_equal(c->badvers, 1);
 	assert_int_equal(c->refused, 1);
-	assert_int_equal(dnsresolver_query(r, m, 12, &client, 0, out, 100, &(struct dnsresolver_verdict){ 0 }),
+	assert_int_equal(dnsresolver_query(r, m, 12, &client, 0, out, 100,
+					   &(struct dnsresolver_verdict){ 0 }),
 			 -EINVAL);
 	dnsresolver_free(r);
 }
@@ -452,7 +459,8 @@ static void test_forward_and_cache(void **state)
 	struct dnsresolver_verdict v;
 	struct dnsmsg_reply rp;
 	struct dnsmsg_query fq;
-	struct netendpoint one = ep("1.1.1.1:53"), nine = ep("9.9.9.9:53"), port = ep("1.1.1.1:5353");
+	struct netendpoint one = ep("1.1.1.1:53"), nine = ep("9.9.9.9:53"),
+			   port = ep("1.1.1.1:5353");
 	size_t n, fl, ul;
 	uint64_t t0 = 1000 * SEC;
 
@@ -489,7 +497,8 @@ static void test_forward_and_cache(void **state)
 	assert_int_equal(dnsresolver_counters(r)->upstream_unmatched, 4);
 	assert_int_equal(dnsresolver_counters(r)->upstream_bad, 1);
 	/* The real one. */
-	assert_int_equal(dnsresolver_upstream(r, up, ul, &one, t0 + SEC / 10, out, sizeof(out), &v), 0);
+	assert_int_equal(dnsresolver_upstream(r, up, ul, &one, t0 + SEC / 10, out, sizeof(out), &v),
+			 0);
 	reply_of(out, &v, &rp);
 	assert_int_equal(v.client.tag, 7);
 	assert_int_equal(rp.h.id, 0x4242);
@@ -550,7 +559,8 @@ static void test_forward_and_cache(void **state)
 	{
 		struct dnsresolver_client tcp = client;
 		tcp.transport = DNSRESOLVER_TCP;
-		assert_int_equal(dnsresolver_query(r, m, n, &tcp, t0 + SEC, out, sizeof(out), &v), 0);
+		assert_int_equal(dnsresolver_query(r, m, n, &tcp, t0 + SEC, out, sizeof(out), &v),
+				 0);
 		reply_of(out, &v, &rp); /* from the cache */
 		assert_false(rp.h.flags & DNSMSG_F_TC);
 		assert_int_equal(rp.h.ancount, 60);
@@ -570,7 +580,8 @@ static void test_forward_and_cache(void **state)
 	n = mkquery(m, "example.com", DNSMSG_T_A, 9, false, false);
 	ask(r, m, n, t0 + 302 * SEC, fwd, &v);
 	ul = upstream_answer(fwd, v.len, up, DNSMSG_R_NOERROR, 1, 300, false, false);
-	assert_int_equal(dnsresolver_upstream(r, up, ul, &one, t0 + 302 * SEC, out, sizeof(out), &v), 0);
+	assert_int_equal(
+		dnsresolver_upstream(r, up, ul, &one, t0 + 302 * SEC, out, sizeof(out), &v), 0);
 	dnsresolver_set_table(r, mktable(NULL));
 	ask(r, m, n, t0 + 303 * SEC, out, &v);
 	assert_int_equal(v.action, DNSRESOLVER_REPLY);
@@ -617,7 +628,8 @@ static void test_retry_timeout_failover(void **state)
 	assert_true(netendpoint_eq(&v.upstream, &two));
 	/* A late answer from the first server still counts (same ID). */
 	ul = upstream_answer(fwd, v.len, up, DNSMSG_R_NOERROR, 1, 30, false, false);
-	assert_int_equal(dnsresolver_upstream(r, up, ul, &one, t0 + 3 * SEC, out, sizeof(out), &v), 0);
+	assert_int_equal(dnsresolver_upstream(r, up, ul, &one, t0 + 3 * SEC, out, sizeof(out), &v),
+			 0);
 	reply_of(out, &v, &rp);
 	assert_int_equal(rp.h.id, 77);
 
@@ -716,7 +728,8 @@ static void test_cache_bounds(void **state)
 		n = mkquery(m, name, DNSMSG_T_A, 1, false, false);
 		assert_int_equal(dnsmsg_query_parse(m, n, &q), DNSMSG_OK);
 		assert_int_equal(dnsmsg_answer_begin(&a, m, sizeof(m), 512, &q, 0, 0, 0), 0);
-		dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 100, (uint8_t[4]){ 1, 2, 3, 4 }, 4);
+		dnsmsg_answer_add(&a, DNSMSG_ANSWER, DNSMSG_T_A, 100, (uint8_t[4]){ 1, 2, 3, 4 },
+				  4);
 		n = dnsmsg_answer_finish(&a);
 		assert_int_equal(dnsmsg_reply_parse(m, n, &rp), DNSMSG_OK);
 		dnscache_key_make(&k, &q.q, false, false);

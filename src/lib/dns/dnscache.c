@@ -9,7 +9,7 @@
 #include "dns/dnscache.h"
 
 struct dnscache_entry {
-	struct dnscache_entry *hnext;	   /* bucket chain */
+	struct dnscache_entry *hnext;	    /* bucket chain */
 	struct dnscache_entry *prev, *next; /* LRU list, most recent first */
 	uint64_t hash;
 	struct dnscache_key key;
@@ -82,7 +82,8 @@ void dnscache_key_make(struct dnscache_key *k, const struct dnsmsg_question *q, 
 	dnsmsg_name_lower(&k->name);
 	k->type = q->type;
 	k->qclass = q->qclass;
-	k->flags = (uint8_t)((dnssec_ok ? DNSCACHE_K_DO : 0) | (checking_disabled ? DNSCACHE_K_CD : 0));
+	k->flags = (uint8_t)((dnssec_ok ? DNSCACHE_K_DO : 0) |
+			     (checking_disabled ? DNSCACHE_K_CD : 0));
 }
 
 static uint64_t dnscache_hash(const struct dnscache *c, const struct dnscache_key *k)

@@ -15,9 +15,9 @@
 
 #include "dns/dnsmsg.h"
 
-#define DNSCACHE_MAX_TTL 86400	   /* a day, as Unbound's cache-max-ttl */
-#define DNSCACHE_MAX_NEG_TTL 3600  /* an hour, as Unbound's cache-max-negative-ttl */
-#define DNSCACHE_MAX_MSG 4096	   /* larger answers are passed on, not kept */
+#define DNSCACHE_MAX_TTL 86400	  /* a day, as Unbound's cache-max-ttl */
+#define DNSCACHE_MAX_NEG_TTL 3600 /* an hour, as Unbound's cache-max-negative-ttl */
+#define DNSCACHE_MAX_MSG 4096	  /* larger answers are passed on, not kept */
 
 enum {
 	DNSCACHE_K_DO = 1U << 0,

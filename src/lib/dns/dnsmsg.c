@@ -258,8 +258,8 @@ int dnsmsg_name_reverse_addr(const struct dnsmsg_name *n, uint8_t addr[static 16
 
 	memset(addr, 0, 16);
 	if (n->labels == 6 && n->len >= sizeof(dnsmsg_in_addr_arpa) &&
-	    dnsmsg_bytes_eq_nocase(n->b + n->len - sizeof(dnsmsg_in_addr_arpa),
-				   dnsmsg_in_addr_arpa, sizeof(dnsmsg_in_addr_arpa))) {
+	    dnsmsg_bytes_eq_nocase(n->b + n->len - sizeof(dnsmsg_in_addr_arpa), dnsmsg_in_addr_arpa,
+				   sizeof(dnsmsg_in_addr_arpa))) {
 		for (int k = 3; k >= 0; k--) {
 			uint8_t l = n->b[i];
 			unsigned v = 0;
@@ -278,6 +278,8 @@ int dnsmsg_name_reverse_addr(const struct dnsmsg_name *n, uint8_t addr[static 16
 			addr[k] = (uint8_t)v;
 			i += 1 + (size_t)l;
 		}
+		if (i != n->len - sizeof(dnsmsg_in_addr_arpa))
+			return -EINVAL; /* the suffix matched inside a label */
 		*alen = 4;
 		return 0;
 	}
@@ -292,6 +294,8 @@ int dnsmsg_name_reverse_addr(const struct dnsmsg_name *n, uint8_t addr[static 16
 			addr[k / 2] |= (uint8_t)(k % 2 ? v : v << 4);
 			i += 2;
 		}
+		if (i != n->len - sizeof(dnsmsg_ip6_arpa))
+			return -EINVAL;
 		*alen = 16;
 		return 0;
 	}
@@ -408,7 +412,8 @@ enum dnsmsg_status dnsmsg_query_parse(const uint8_t *msg, size_t len, struct dns
 
 		if ((s = dnsmsg_rr_read(msg, len, &off, &rr)) != DNSMSG_OK)
 			return s;
-		if (rr.type == DNSMSG_T_OPT && (s = dnsmsg_opt_read(msg, &rr, &out->edns)) != DNSMSG_OK)
+		if (rr.type == DNSMSG_T_OPT &&
+		    (s = dnsmsg_opt_read(msg, &rr, &out->edns)) != DNSMSG_OK)
 			return s;
 	}
 	return off == len ? DNSMSG_OK : DNSMSG_E_TRAILING;
@@ -493,8 +498,8 @@ enum dnsmsg_status dnsmsg_reply_parse(const uint8_t *msg, size_t len, struct dns
 
 /* Building */
 
-static void dnsmsg_header_write(uint8_t *p, uint16_t id, uint16_t flags, uint16_t qd,
-				uint16_t an, uint16_t ns, uint16_t ar)
+static void dnsmsg_header_write(uint8_t *p, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an,
+				uint16_t ns, uint16_t ar)
 {
 	buf_store_be16(p, id);
 	buf_store_be16(p + 2, flags);
@@ -577,8 +582,8 @@ int dnsmsg_answer_begin(struct dnsmsg_answer *a, uint8_t *buf, size_t cap, size_
 	return 0;
 }
 
-void dnsmsg_answer_add(struct dnsmsg_answer *a, enum dnsmsg_section s, uint16_t type,
-		       uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+void dnsmsg_answer_add(struct dnsmsg_answer *a, enum dnsmsg_section s, uint16_t type, uint32_t ttl,
+		       const uint8_t *rdata, uint16_t rdlen)
 {
 	size_t need = 12 + (size_t)rdlen, opt = a->edns ? DNSMSG_OPT_LEN : 0;
 	uint8_t *p;
@@ -670,7 +675,8 @@ int dnsmsg_reply_readdress(const uint8_t *src, const struct dnsmsg_reply *r,
 		return -ENOSPC;
 	memcpy(out, src, n);
 	flags = (uint16_t)(DNSMSG_F_QR | DNSMSG_F_RA | (r->h.flags & DNSMSG_F_TC) |
-			   (q->h.flags & (DNSMSG_F_RD | DNSMSG_F_CD)) | (r->rcode & DNSMSG_RCODE_MASK));
+			   (q->h.flags & (DNSMSG_F_RD | DNSMSG_F_CD)) |
+			   (r->rcode & DNSMSG_RCODE_MASK));
 	if ((r->h.flags & DNSMSG_F_AD) &&
 	    ((q->h.flags & DNSMSG_F_AD) || (q->edns.flags & DNSMSG_EDNS_DO)))
 		flags |= DNSMSG_F_AD;

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define DNSMSG_HDR_LEN 12
-#define DNSMSG_NAME_MAX 255  /* wire form, including the root label */
+#define DNSMSG_NAME_MAX 255 /* wire form, including the root label */
 #define DNSMSG_LABEL_MAX 63
 #define DNSMSG_TEXT_MAX 1024 /* longest text form (every byte escaped as \DDD) + NUL */
 #define DNSMSG_UDP_MIN 512   /* what a client without EDNS0 can take */
@@ -96,8 +96,8 @@ const char *dnsmsg_status_str(enum dnsmsg_status s);
 
 /* A name in uncompressed wire form: labels with length prefixes, ending in the root 0. */
 struct dnsmsg_name {
-	uint8_t len;	 /* bytes in b, 1..255 */
-	uint8_t labels;	 /* not counting the root */
+	uint8_t len;	/* bytes in b, 1..255 */
+	uint8_t labels; /* not counting the root */
 	uint8_t b[DNSMSG_NAME_MAX];
 };
 
@@ -136,11 +136,11 @@ struct dnsmsg_reply {
 	bool has_question;
 	struct dnsmsg_question q;
 	struct dnsmsg_edns edns;
-	unsigned rcode;	    /* 12 bits: header and OPT together */
-	uint32_t min_ttl;   /* smallest TTL over all records but OPT; UINT32_MAX when none */
-	bool has_soa;	    /* an SOA in the authority section */
-	uint32_t soa_ttl;   /* min(its TTL, its MINIMUM): the negative-caching TTL (RFC 2308) */
-	size_t end;	    /* length without the OPT RR */
+	unsigned rcode;	  /* 12 bits: header and OPT together */
+	uint32_t min_ttl; /* smallest TTL over all records but OPT; UINT32_MAX when none */
+	bool has_soa;	  /* an SOA in the authority section */
+	uint32_t soa_ttl; /* min(its TTL, its MINIMUM): the negative-caching TTL (RFC 2308) */
+	size_t end;	  /* length without the OPT RR */
 };
 
 /*
@@ -226,8 +226,8 @@ int dnsmsg_answer_begin(struct dnsmsg_answer *a, uint8_t *buf, size_t cap, size_
 			const struct dnsmsg_query *q, uint16_t flags, unsigned rcode,
 			uint16_t edns_udp) __attribute__((warn_unused_result));
 /* A record owned by the question's name; RDATA as given. */
-void dnsmsg_answer_add(struct dnsmsg_answer *a, enum dnsmsg_section s, uint16_t type,
-		       uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+void dnsmsg_answer_add(struct dnsmsg_answer *a, enum dnsmsg_section s, uint16_t type, uint32_t ttl,
+		       const uint8_t *rdata, uint16_t rdlen);
 /* Finishes (OPT, TC when cut); returns the reply's length. */
 size_t dnsmsg_answer_finish(struct dnsmsg_answer *a);
 

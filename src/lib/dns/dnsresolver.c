@@ -66,8 +66,8 @@ int dnsresolver_new(const struct dnsresolver_config *cfg, struct dnsresolver **o
 	    (r->free_slots = mem_calloc(r->n_fwd, sizeof(*r->free_slots))) == NULL ||
 	    (r->by_id = mem_calloc(DNSRESOLVER_IDS, sizeof(*r->by_id))) == NULL)
 		goto fail;
-	if (cfg->cache_entries > 0 && (e = dnscache_new(cfg->cache_entries, cfg->cache_bytes,
-							&r->cache)) < 0)
+	if (cfg->cache_entries > 0 &&
+	    (e = dnscache_new(cfg->cache_entries, cfg->cache_bytes, &r->cache)) < 0)
 		goto fail;
 	for (size_t i = 0; i < r->n_fwd; i++)
 		r->free_slots[i] = (uint32_t)(r->n_fwd - 1 - i);
@@ -116,7 +116,8 @@ static void dnsresolver_reply(struct dnsresolver_verdict *v, const struct dnsres
 static size_t dnsresolver_limit(const struct dnsresolver *r, const struct dnsmsg_query *q,
 				enum dnsresolver_transport t, size_t cap)
 {
-	size_t lim = t == DNSRESOLVER_TCP ? DNSMSG_MSG_MAX : dnsmsg_query_limit(q, r->cfg.udp_payload);
+	size_t lim =
+		t == DNSRESOLVER_TCP ? DNSMSG_MSG_MAX : dnsmsg_query_limit(q, r->cfg.udp_payload);
 
 	return lim < cap ? lim : cap;
 }
@@ -152,7 +153,8 @@ static void dnsresolver_local(struct dnsresolver *r, const struct dnsmsg_query *
 	for (size_t i = 0; i < res->n_rr; i++) {
 		const struct dnstable_rr *rr = &res->rr[i];
 		if (rr->type == q->q.type || q->q.type == DNSMSG_T_ANY) {
-			dnsmsg_answer_add(&a, DNSMSG_ANSWER, rr->type, r->cfg.ttl, rr->rdata, rr->rdlen);
+			dnsmsg_answer_add(&a, DNSMSG_ANSWER, rr->type, r->cfg.ttl, rr->rdata,
+					  rr->rdlen);
 			added++;
 		}
 	}
@@ -290,9 +292,11 @@ static bool dnsresolver_type_refused(uint16_t t)
 }
 
 int dnsresolver_query(struct dnsresolver *r, const uint8_t *msg, size_t len,
-		      const struct dnsresolver_client *from, uint64_t now_ns, uint8_t *out,
+		      const struct dnsresolver_client *from_, uint64_t now_ns, uint8_t *out,
 		      size_t cap, struct dnsresolver_verdict *v)
 {
+	struct dnsresolver_client client = *from_; /* `from_` may point into `v` */
+	const struct dnsresolver_client *from = &client;
 	struct dnsmsg_query q;
 	enum dnsmsg_status st;
 	struct dnsmsg_name lname;
@@ -379,11 +383,13 @@ static bool dnsresolver_sent_to(const struct dnsresolver_fwd *f, const struct ne
 }
 
 int dnsresolver_upstream(struct dnsresolver *r, const uint8_t *msg, size_t len,
-			 const struct netendpoint *from, uint64_t now_ns, uint8_t *out, size_t cap,
+			 const struct netendpoint *from_, uint64_t now_ns, uint8_t *out, size_t cap,
 			 struct dnsresolver_verdict *v)
 {
 	struct dnsmsg_reply rp;
 	struct dnsresolver_fwd *f;
+	struct netendpoint src = *from_; /* `from_` may point into `v` */
+	const struct netendpoint *from = &src;
 	uint32_t slot;
 	int n;
 
@@ -400,10 +406,9 @@ int dnsresolver_upstream(struct dnsresolver *r, const uint8_t *msg, size_t len,
 	}
 	f = &r->fwd[slot - 1];
 	if (!dnsresolver_sent_to(f, from) ||
-	    (rp.has_question
-		     ? !(dnsmsg_name_eq_nocase(&rp.q.name, &f->q.q.name) &&
-			 rp.q.type == f->q.q.type && rp.q.qclass == f->q.q.qclass)
-		     : rp.rcode == DNSMSG_R_NOERROR)) {
+	    (rp.has_question ? !(dnsmsg_name_eq_nocase(&rp.q.name, &f->q.q.name) &&
+				 rp.q.type == f->q.q.type && rp.q.qclass == f->q.q.qclass) :
+			       rp.rcode == DNSMSG_R_NOERROR)) {
 		r->ctr.upstream_unmatched++; /* late, misrouted or spoofed */
 		return 0;
 	}
@@ -460,11 +465,13 @@ bool dnsresolver_expire(struct dnsresolver *r, uint64_t now_ns, uint8_t *out, si
 		if (now_ns >= f->deadline) {
 			r->ctr.upstream_timeouts++;
 			r->ctr.servfail++;
-			dnsresolver_bare(r, &f->q, &f->client, 0, DNSMSG_R_SERVFAIL, true, out, cap, v);
+			dnsresolver_bare(r, &f->q, &f->client, 0, DNSMSG_R_SERVFAIL, true, out, cap,
+					 v);
 			dnsresolver_fwd_release(r, f);
 			return true;
 		}
-		if (now_ns >= f->attempt_deadline && dnsresolver_fwd_send(r, f, now_ns, out, cap, v) == 0) {
+		if (now_ns >= f->attempt_deadline &&
+		    dnsresolver_fwd_send(r, f, now_ns, out, cap, v) == 0) {
 			r->ctr.retransmits++;
 			return true;
 		}

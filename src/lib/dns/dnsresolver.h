@@ -26,11 +26,11 @@ struct dnstable;
 #define DNSRESOLVER_OUT_MIN 512
 
 struct dnsresolver_config {
-	uint16_t udp_payload;	     /* EDNS0 size we advertise and answer up to (1232) */
-	uint32_t ttl;		     /* TTL of local answers, seconds (600, as Tailscale's quad-100) */
-	size_t cache_entries;	     /* 0 disables the cache (4096) */
-	size_t cache_bytes;	     /* (4 MiB) */
-	size_t max_outstanding;	     /* forwarded queries in flight (1024), at most 65536 */
+	uint16_t udp_payload;	/* EDNS0 size we advertise and answer up to (1232) */
+	uint32_t ttl;		/* TTL of local answers, seconds (600, as Tailscale's quad-100) */
+	size_t cache_entries;	/* 0 disables the cache (4096) */
+	size_t cache_bytes;	/* (4 MiB) */
+	size_t max_outstanding; /* forwarded queries in flight (1024), at most 65536 */
 	uint64_t attempt_timeout_ns; /* before the next upstream is tried (1 s) */
 	uint64_t query_timeout_ns;   /* before the client gets SERVFAIL (4 s) */
 };
@@ -42,7 +42,7 @@ enum dnsresolver_transport {
 	DNSRESOLVER_TCP = 1,
 };
 
-/* Who asked; echoed back with the reply. `tag` is the caller's (a TCP connection, a local API call). */
+/* Who asked, echoed back with the reply; `tag` is the caller's (a TCP connection, an API call). */
 struct dnsresolver_client {
 	struct netendpoint ep;
 	uint64_t tag;
@@ -93,7 +93,8 @@ const struct dnstable *dnsresolver_table(const struct dnsresolver *r);
  */
 int dnsresolver_query(struct dnsresolver *r, const uint8_t *msg, size_t len,
 		      const struct dnsresolver_client *from, uint64_t now_ns, uint8_t *out,
-		      size_t cap, struct dnsresolver_verdict *v) __attribute__((warn_unused_result));
+		      size_t cap, struct dnsresolver_verdict *v)
+	__attribute__((warn_unused_result));
 
 /* A message from an upstream (`from`: its address and port). */
 int dnsresolver_upstream(struct dnsresolver *r, const uint8_t *msg, size_t len,

@@ -170,7 +170,7 @@ static const struct dnstable_zone *dnstable_zone_get(const struct dnstable *t, u
 /* Builder */
 
 __attribute__((format(printf, 2, 3))) static void dnstable_note(struct dnstable_builder *b,
-								 const char *fmt, ...)
+								const char *fmt, ...)
 {
 	va_list ap;
 
@@ -225,8 +225,8 @@ static int dnstable_text_name(const char *s, struct dnsmsg_name *n)
 	return r;
 }
 
-static int dnstable_add(struct dnstable_builder *b, const struct dnsmsg_name *owner,
-			uint16_t type, const void *rdata, uint16_t rdlen)
+static int dnstable_add(struct dnstable_builder *b, const struct dnsmsg_name *owner, uint16_t type,
+			const void *rdata, uint16_t rdlen)
 {
 	struct dnstable_tuple *t;
 	uint8_t *rd;
@@ -352,8 +352,8 @@ int dnstable_builder_magic(struct dnstable_builder *b, const char *base)
 	return 0;
 }
 
-int dnstable_builder_host(struct dnstable_builder *b, const char *fqdn,
-			  const struct netaddr *addrs, size_t n)
+int dnstable_builder_host(struct dnstable_builder *b, const char *fqdn, const struct netaddr *addrs,
+			  size_t n)
 {
 	struct dnsmsg_name name, bare, rev;
 	int r;
@@ -404,8 +404,7 @@ int dnstable_builder_record(struct dnstable_builder *b, const char *name, const 
 			      v4 ? '4' : '6');
 		return -EINVAL;
 	}
-	return dnstable_add(b, &n, v4 ? DNSMSG_T_A : DNSMSG_T_AAAA, a.a,
-			    (uint16_t)netaddr_len(&a));
+	return dnstable_add(b, &n, v4 ? DNSMSG_T_A : DNSMSG_T_AAAA, a.a, (uint16_t)netaddr_len(&a));
 }
 
 bool dnstable_is_self_addr(const struct netaddr *a)
@@ -465,7 +464,8 @@ int dnstable_builder_route(struct dnstable_builder *b, const char *domain, char 
 	}
 	k = dnstable_ns_list(b, ns, n, v, domain);
 	if (n > 0 && k == 0)
-		return -EINVAL; /* every nameserver was unusable: do not turn it into a local zone */
+		return -EINVAL; /* every nameserver was unusable: do not turn it into a local zone
+				 */
 	if ((r = dnstable_zone_add(b, &name, domain, &z)) == -EEXIST) {
 		dnstable_note(b, "split domain `%s': already routed or answered here", domain);
 		return -EINVAL;
@@ -529,7 +529,8 @@ static void dnstable_digest_ns(uint64_t *h, const struct netendpoint *v, size_t 
 	dnstable_digest_add(h, "|", 1);
 }
 
-/* Marks the names between an owner and the nearest enclosing local zone (and the apex) as existing. */
+/* Marks the names between an owner and the nearest enclosing local zone (and the apex) as existing.
+ */
 static void dnstable_mark_ents(struct dnstable *t, const uint8_t *name, size_t nlen)
 {
 	size_t offs[DNSMSG_NAME_MAX], n = 0;
@@ -539,7 +540,8 @@ static void dnstable_mark_ents(struct dnstable *t, const uint8_t *name, size_t n
 	for (size_t k = 1; k < n; k++) {
 		const uint8_t *s = name + offs[k];
 		size_t slen = nlen - offs[k];
-		const struct dnstable_zone *z = dnstable_zone_get(t, dnstable_hash(t, s, slen), s, slen);
+		const struct dnstable_zone *z =
+			dnstable_zone_get(t, dnstable_hash(t, s, slen), s, slen);
 
 		if (z == NULL)
 			continue;
@@ -614,7 +616,8 @@ int dnstable_builder_finish(struct dnstable_builder *b, struct dnstable **out,
 		goto fail;
 	for (size_t i = 0; i < t->n_zones; i++) {
 		struct dnstable_zone *z = &t->zones[i];
-		dnstable_map_put(&t->zones_map, dnstable_hash(t, z->name, z->nlen), (uint32_t)(i + 1));
+		dnstable_map_put(&t->zones_map, dnstable_hash(t, z->name, z->nlen),
+				 (uint32_t)(i + 1));
 		dnstable_digest_add(&t->digest, z->name, z->nlen);
 		dnstable_digest_ns(&t->digest, z->ns, z->n_ns);
 	}
@@ -622,7 +625,8 @@ int dnstable_builder_finish(struct dnstable_builder *b, struct dnstable **out,
 		goto fail;
 	for (size_t i = 0; i < t->n_zones; i++)
 		if (t->zones[i].n_ns == 0)
-			dnstable_set_add(&t->ent, dnstable_hash(t, t->zones[i].name, t->zones[i].nlen));
+			dnstable_set_add(&t->ent,
+					 dnstable_hash(t, t->zones[i].name, t->zones[i].nlen));
 	for (size_t i = 0; i < t->n_names; i++)
 		dnstable_mark_ents(t, t->names[i].name, t->names[i].nlen);
 	/* Default route: the map's global nameservers, else the host's. */
@@ -700,9 +704,9 @@ int dnstable_from_netmap(const struct netmap *nm, const struct netendpoint *os_n
 	if ((r = dnstable_builder_os(b, os_ns, n_os)) < 0)
 		goto fail;
 	if (d != NULL && d->magic_dns) {
-		const char *base = d->base_domain != NULL && d->base_domain[0] != '\0'
-					   ? d->base_domain
-					   : netmap_domain(nm);
+		const char *base = d->base_domain != NULL && d->base_domain[0] != '\0' ?
+					   d->base_domain :
+					   netmap_domain(nm);
 
 		if ((r = dnstable_builder_magic(b, base)) == -ENOMEM ||
 		    (r = dnstable_add_node(b, netmap_self(nm))) < 0)
@@ -717,7 +721,8 @@ int dnstable_from_netmap(const struct netmap *nm, const struct netendpoint *os_n
 	}
 	if (d != NULL) {
 		for (size_t i = 0; i < d->n_split; i++)
-			if ((r = dnstable_builder_route(b, d->split[i].domain, d->split[i].nameservers,
+			if ((r = dnstable_builder_route(b, d->split[i].domain,
+							d->split[i].nameservers,
 							d->split[i].n_nameservers)) == -ENOMEM)
 				goto fail;
 		if ((r = dnstable_builder_global(b, d->nameservers, d->n_nameservers)) < 0)

@@ -27,10 +27,10 @@ struct dnstable_builder;
 
 /* Where a name goes. */
 enum dnstable_kind {
-	DNSTABLE_NAME = 1,	 /* the name exists here: answer from rr (none of a type = NODATA) */
-	DNSTABLE_NXDOMAIN,	 /* under a zone answered here, and no such name */
-	DNSTABLE_FORWARD,	 /* ask the upstreams */
-	DNSTABLE_NO_UPSTREAM,	 /* not ours and nobody to ask */
+	DNSTABLE_NAME = 1,    /* the name exists here: answer from rr (none of a type = NODATA) */
+	DNSTABLE_NXDOMAIN,    /* under a zone answered here, and no such name */
+	DNSTABLE_FORWARD,     /* ask the upstreams */
+	DNSTABLE_NO_UPSTREAM, /* not ours and nobody to ask */
 };
 
 struct dnstable_rr {
@@ -99,8 +99,8 @@ void dnstable_builder_free(struct dnstable_builder *b);
 int dnstable_builder_magic(struct dnstable_builder *b, const char *base)
 	__attribute__((warn_unused_result));
 /* A node: A/AAAA (and PTR) for `fqdn`, and for its first label alone. */
-int dnstable_builder_host(struct dnstable_builder *b, const char *fqdn,
-			  const struct netaddr *addrs, size_t n) __attribute__((warn_unused_result));
+int dnstable_builder_host(struct dnstable_builder *b, const char *fqdn, const struct netaddr *addrs,
+			  size_t n) __attribute__((warn_unused_result));
 /* An extra record: type "A" or "AAAA" with an address value; -EINVAL otherwise. */
 int dnstable_builder_record(struct dnstable_builder *b, const char *name, const char *type,
 			    const char *value) __attribute__((warn_unused_result));
@@ -108,8 +108,8 @@ int dnstable_builder_record(struct dnstable_builder *b, const char *name, const 
  * A split-DNS route: names under `domain` go to these nameservers ("ip",
  * "ip:port", "[ip6]:port"); with none, `domain` is answered locally.
  */
-int dnstable_builder_route(struct dnstable_builder *b, const char *domain,
-			   char *const *ns, size_t n) __attribute__((warn_unused_result));
+int dnstable_builder_route(struct dnstable_builder *b, const char *domain, char *const *ns,
+			   size_t n) __attribute__((warn_unused_result));
 /* The map's global nameservers (they override the host's). */
 int dnstable_builder_global(struct dnstable_builder *b, char *const *ns, size_t n)
 	__attribute__((warn_unused_result));

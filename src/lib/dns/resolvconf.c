@@ -10,8 +10,8 @@
 
 const char resolvconf_lost_original[] =
 	RESOLVCONF_MARKER "\n"
-	"# weftd found its own resolv.conf and no copy of the original, so the\n"
-	"# original could not be put back. Add your nameservers here.\n";
+			  "# weftd found its own resolv.conf and no copy of the original, so the\n"
+			  "# original could not be put back. Add your nameservers here.\n";
 
 const char *resolvconf_mode_name(enum resolvconf_mode m)
 {
@@ -114,7 +114,8 @@ static void resolvconf_line(const char *line, size_t n, struct resolvconf_parsed
 		}
 	} else if (resolvconf_is(w, wl, "search") || resolvconf_is(w, wl, "domain")) {
 		out->n_search = 0; /* the last search or domain line wins */
-		while (out->n_search < RESOLVCONF_MAX_SEARCH && resolvconf_word(line, n, &i, &v, &vl))
+		while (out->n_search < RESOLVCONF_MAX_SEARCH &&
+		       resolvconf_word(line, n, &i, &v, &vl))
 			if (vl < RESOLVCONF_DOMAIN_MAX && v[0] != '#' && v[0] != ';') {
 				memcpy(out->search[out->n_search], v, vl);
 				out->search[out->n_search++][vl] = '\0';
@@ -159,12 +160,12 @@ int resolvconf_render(const struct resolvconf_config *c, char *buf, size_t cap)
 	size_t o = 0;
 	int w;
 
-#define RESOLVCONF_PUT(...)                                              \
-	do {                                                             \
-		w = snprintf(buf + o, cap - o, __VA_ARGS__);             \
-		if (w < 0 || (size_t)w >= cap - o)                       \
-			return -ENOSPC;                                  \
-		o += (size_t)w;                                          \
+#define RESOLVCONF_PUT(...)                                  \
+	do {                                                 \
+		w = snprintf(buf + o, cap - o, __VA_ARGS__); \
+		if (w < 0 || (size_t)w >= cap - o)           \
+			return -ENOSPC;                      \
+		o += (size_t)w;                              \
 	} while (0)
 
 	if (cap == 0)
@@ -231,7 +232,8 @@ void resolvconf_plan_apply(const struct resolvconf_files *f, const char *managed
 	if (!ours) {
 		p->save_backup = true; /* the first apply, or someone rewrote the file since */
 		if (f->backup_exists)
-			p->note = "resolv.conf was rewritten by another program: keeping that as the original";
+			p->note =
+				"resolv.conf was rewritten by another program: keeping that as the original";
 	} else if (!f->backup_exists) {
 		p->note = "resolv.conf is weft's and no backup exists: the original is lost";
 	}
@@ -325,12 +327,12 @@ int resolvconf_resolved_describe(const struct resolvconf_resolved *p, const char
 	size_t o = 0;
 	int w;
 
-#define RESOLVCONF_PUT(...)                                              \
-	do {                                                             \
-		w = snprintf(buf + o, cap - o, __VA_ARGS__);             \
-		if (w < 0 || (size_t)w >= cap - o)                       \
-			return -ENOSPC;                                  \
-		o += (size_t)w;                                          \
+#define RESOLVCONF_PUT(...)                                  \
+	do {                                                 \
+		w = snprintf(buf + o, cap - o, __VA_ARGS__); \
+		if (w < 0 || (size_t)w >= cap - o)           \
+			return -ENOSPC;                      \
+		o += (size_t)w;                              \
 	} while (0)
 
 	if (cap == 0)
@@ -344,7 +346,8 @@ int resolvconf_resolved_describe(const struct resolvconf_resolved *p, const char
 	RESOLVCONF_PUT("\nresolvectl domain %s", ifname);
 	for (size_t i = 0; i < p->n_domains; i++)
 		RESOLVCONF_PUT(" %s%s", p->domains[i].route_only ? "~" : "", p->domains[i].name);
-	RESOLVCONF_PUT("\nresolvectl default-route %s %s\n", ifname, p->default_route ? "yes" : "no");
+	RESOLVCONF_PUT("\nresolvectl default-route %s %s\n", ifname,
+		       p->default_route ? "yes" : "no");
 	RESOLVCONF_PUT("resolvectl llmnr %s %s\nresolvectl mdns %s %s\n", ifname, p->llmnr, ifname,
 		       p->mdns);
 #undef RESOLVCONF_PUT

@@ -115,7 +115,7 @@ void resolvconf_plan_restore(const struct resolvconf_files *f, struct resolvconf
  */
 struct resolvconf_resolved_domain {
 	char name[RESOLVCONF_DOMAIN_MAX]; /* no trailing dot; "." for the root */
-	bool route_only;		   /* resolvectl's "~domain": routes, not searched */
+	bool route_only;		  /* resolvectl's "~domain": routes, not searched */
 };
 
 #define RESOLVCONF_RESOLVED_MAX_DOMAINS 160
