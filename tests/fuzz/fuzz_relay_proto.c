@@ -21,20 +21,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct relay_decoder dec;
 	static int ready;
-	struct relay_private spriv;
-	struct relay_public spub;
+	static struct relay_private spriv;
+	static struct relay_public spub;
 	uint8_t challenge[RELAY_CHALLENGE_LEN] = { 0 }, mesh[KEY_LEN] = { 0 };
 
 	if (!ready) {
 		if (sodium_init() < 0)
 			abort();
+		memset(spriv.b, 3, KEY_LEN);
+		if (keys_public(spub.b, spriv.b) != 0)
+			abort();
 		ready = 1;
 	}
 	if (size < 1)
 		return 0;
-	memset(spriv.b, 3, KEY_LEN);
-	if (keys_public(spub.b, spriv.b) != 0)
-		abort();
 	enum relay_role role = data[0] & 1 ? RELAY_ROLE_CLIENT : RELAY_ROLE_SERVER;
 	size_t split = 1 + (data[0] >> 1);
 	const uint8_t *p = data + 1;
