@@ -351,6 +351,8 @@ static void rc_connect(struct relay_client *rc)
 			goto fail;
 	}
 	bufferevent_setcb(rc->bev, rc_read_cb, NULL, rc_event_cb, rc);
+	bufferevent_set_max_single_read(rc->bev, 128 * 1024);
+	bufferevent_set_max_single_write(rc->bev, 128 * 1024);
 	bufferevent_set_timeouts(rc->bev, &tmo, &tmo);
 	bufferevent_enable(rc->bev, EV_READ | EV_WRITE);
 	if (netaddr_parse(rc->host, &a) == 0) {

@@ -27,6 +27,7 @@
 #define RS_OUT_HIGH (256 * 1024) /* above this, packets for a client wait in its queues */
 #define RS_OUT_LOW (64 * 1024)	 /* the write callback drains the queues below this */
 #define RS_CTRL_MAX (4 * 1024 * 1024) /* control frames beyond this output are dropped */
+#define RS_IO_CHUNK (128 * 1024)
 #define RS_SENDERS 8		 /* recent senders remembered per destination */
 #define RS_GONE_RATE 1		 /* "not here" notices per second per client ... */
 #define RS_GONE_BURST 3		 /* ... with this burst */
@@ -843,6 +844,9 @@ static int rs_client_start(struct relay_server *rs, struct bufferevent *bev,
 		evhttp_connection_set_closecb(evcon, rs_evcon_closed, cl);
 	randombytes_buf(cl->challenge, sizeof(cl->challenge));
 	bufferevent_setcb(bev, rs_read_cb, rs_write_cb, rs_event_cb, cl);
+	/* Fewer, larger syscalls: libevent's default is 16 KiB per read and write. */
+	bufferevent_set_max_single_read(bev, RS_IO_CHUNK);
+	bufferevent_set_max_single_write(bev, RS_IO_CHUNK);
 	bufferevent_setwatermark(bev, EV_WRITE, RS_OUT_LOW, 0);
 	bufferevent_setwatermark(bev, EV_READ, 0, 0);
 	bufferevent_set_timeouts(bev, NULL, &wt);
