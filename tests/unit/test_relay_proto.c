@@ -9,6 +9,7 @@
 
 #include "relay/relay_conn.h"
 #include "relay/relay_proto.h"
+#include "relay/relaymap.h"
 #include "testutil.h"
 
 struct server {
@@ -454,13 +455,49 @@ static void test_http(void **state)
 	assert_int_equal(relay_http_request(req, 10, "h", "/relay"), 0);
 }
 
+static void test_relaymap(void **state)
+{
+	struct netmap_relay_node n = { 0 };
+	struct netmap_relay_region regions[2] = { { .id = 7 }, { .id = 999 } };
+	struct netmap_relaymap m = { regions, 2 };
+	struct netendpoint eps[2];
+	char url[RELAY_URL_MAX], buf[NETENDPOINT_STRLEN];
+
+	(void)state;
+	n.hostname = (char *)"";
+	n.ipv4 = (char *)"";
+	n.ipv6 = (char *)"";
+	assert_int_equal(relay_node_url(&n, true, url, sizeof(url)), -EINVAL);
+	assert_int_equal(relay_node_stun_endpoints(&n, eps), 0);
+	n.ipv6 = (char *)"2001:db8::3";
+	assert_int_equal(relay_node_url(&n, false, url, sizeof(url)), 0);
+	assert_string_equal(url, "http://[2001:db8::3]:443/relay");
+	n.ipv4 = (char *)"192.0.2.3";
+	n.relay_port = 3340;
+	assert_int_equal(relay_node_url(&n, false, url, sizeof(url)), 0);
+	assert_string_equal(url, "http://192.0.2.3:3340/relay");
+	n.hostname = (char *)"relay.example.com";
+	assert_int_equal(relay_node_url(&n, true, url, sizeof(url)), 0);
+	assert_string_equal(url, "https://relay.example.com:3340/relay");
+	assert_int_equal(relay_node_url(&n, true, url, 10), -ENAMETOOLONG);
+	assert_int_equal(relay_node_stun_endpoints(&n, eps), 2);
+	assert_string_equal(netendpoint_format(&eps[0], buf, sizeof(buf)), "192.0.2.3:3478");
+	assert_string_equal(netendpoint_format(&eps[1], buf, sizeof(buf)), "[2001:db8::3]:3478");
+	n.ipv4 = (char *)"2001:db8::9"; /* the wrong family is ignored */
+	n.stun_port = 3479;
+	assert_int_equal(relay_node_stun_endpoints(&n, eps), 1);
+	assert_int_equal(eps[0].port, 3479);
+	assert_ptr_equal(relay_region_find(&m, 999), &regions[1]);
+	assert_null(relay_region_find(&m, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake),      cmocka_unit_test(test_server_info_rejects),
 		cmocka_unit_test(test_pin),	       cmocka_unit_test(test_writers),
 		cmocka_unit_test(test_rejects),	       cmocka_unit_test(test_decoder_stream),
-		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_http),	       cmocka_unit_test(test_relaymap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
