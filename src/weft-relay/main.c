@@ -30,6 +30,7 @@
 #include "core/netaddr.h"
 #include "core/numparse.h"
 #include "crypto/keys.h"
+#include "netmap/nmindex.h"
 #include "relay/relay_server.h"
 #include "relay/stun_server.h"
 #include "weft_config.h"
@@ -50,6 +51,7 @@ struct opts {
 	uint32_t rate, burst;
 	uint64_t max_clients;
 	uint64_t queue_depth;
+	const char *verify_keys;
 	bool check_config;
 	int verbose;
 };
@@ -61,7 +63,8 @@ static void usage(FILE *fp)
 		"                  [--stun-listen ADDR:PORT|off] [--tls-cert FILE --tls-key FILE]\n"
 		"                  [--key-file FILE] [--mesh-key FILE] [--mesh-with URL ...]\n"
 		"                  [--mesh-ca FILE] [--mesh-insecure] [--rate BYTES] [--burst BYTES]\n"
-		"                  [--max-clients N] [--queue-depth N] [--check-config] [--verbose]\n"
+		"                  [--max-clients N] [--queue-depth N] [--verify-keys FILE]\n"
+		"                  [--check-config] [--verbose]\n"
 		"       weft-relay --help | --version\n"
 		"\n"
 		"The weft relay: carries packets between nodes that cannot reach each other\n"
@@ -85,6 +88,8 @@ static void usage(FILE *fp)
 		"  --burst BYTES            per-client burst (default: 2 s of --rate, >= 64 KiB)\n"
 		"  --max-clients N          refuse clients beyond N (default 100000)\n"
 		"  --queue-depth N          packets queued per client and class (default 32)\n"
+		"  --verify-keys FILE       only these node keys may connect (one per line, hex\n"
+		"                           or nodekey:<hex>; # comments)\n"
 		"  --check-config           print the effective configuration and exit\n"
 		"  -v, --verbose            log each client (debug level)\n");
 }
@@ -124,6 +129,67 @@ static int read_hex_key(const char *path, uint8_t key[static KEY_LEN], bool crea
 	mem_wipe(data, len);
 	free(data);
 	return r;
+}
+
+/* --verify-keys: the node keys allowed to connect. */
+static struct nmindex g_allowed;
+
+static bool verify_allowed(void *arg, const struct node_public *key, const struct netendpoint *src)
+{
+	(void)arg;
+	(void)src;
+	return nmindex_get(&g_allowed, key->b, KEY_LEN) != NULL;
+}
+
+static int load_allowed(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, line = 0;
+	int r = atomicfile_read(path, 64 << 20, &data, &len);
+	static int present = 1;
+
+	if (r != 0) {
+		log_error("cannot read --verify-keys: path=%s error=\"%s\"", path, strerror(-r));
+		return r;
+	}
+	for (size_t off = 0; off < len;) {
+		size_t e = off;
+		char buf[KEY_PREFIXED_MAX + 2];
+		struct node_public k;
+		while (e < len && data[e] != '\n')
+			e++;
+		line++;
+		size_t s0 = off, s1 = e;
+		while (s0 < s1 && (data[s0] == ' ' || data[s0] == '\t'))
+			s0++;
+		while (s1 > s0 && (data[s1 - 1] == ' ' || data[s1 - 1] == '\t' || data[s1 - 1] == '\r'))
+			s1--;
+		off = e + 1;
+		if (s0 == s1 || data[s0] == '#')
+			continue;
+		if (s1 - s0 >= sizeof(buf)) {
+			r = -EINVAL;
+		} else {
+			memcpy(buf, data + s0, s1 - s0);
+			buf[s1 - s0] = '\0';
+			r = strncmp(buf, "nodekey:", 8) == 0 ? node_public_parse(&k, buf)
+								: keys_hex_decode(k.b, buf);
+		}
+		if (r != 0) {
+			log_error("invalid --verify-keys line: path=%s line=%zu want=\"64 hex digits or "
+				  "nodekey:<hex>\"",
+				  path, line);
+			free(data);
+			return -EINVAL;
+		}
+		if (nmindex_get(&g_allowed, k.b, KEY_LEN) == NULL &&
+		    nmindex_put(&g_allowed, k.b, KEY_LEN, &present) != 0) {
+			free(data);
+			return -ENOMEM;
+		}
+	}
+	free(data);
+	return 0;
 }
 
 static struct event_base *g_base;
@@ -224,7 +290,7 @@ static SSL_CTX *tls_server_ctx(const char *cert, const char *key)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_RAW = 256, O_STUN, O_CERT, O_KEY, O_KEYFILE, O_MESHKEY, O_MESHWITH, O_MESHCA,
-	       O_MESHINSECURE, O_RATE, O_BURST, O_MAXC, O_QUEUE, O_CHECK };
+	       O_MESHINSECURE, O_RATE, O_BURST, O_MAXC, O_QUEUE, O_CHECK, O_VERIFY };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "raw-listen", required_argument, NULL, O_RAW },
@@ -241,6 +307,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-clients", required_argument, NULL, O_MAXC },
 		{ "queue-depth", required_argument, NULL, O_QUEUE },
 		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "verify-keys", required_argument, NULL, O_VERIFY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -298,6 +365,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_CHECK: o->check_config = true; break;
+		case O_VERIFY: o->verify_keys = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("weft-relay %s\n", WEFT_VERSION); exit(0);
@@ -346,6 +414,8 @@ static void print_config(const struct opts *o)
 	printf("mesh-key: %s\n", o->mesh_key_file ? o->mesh_key_file : "-");
 	for (size_t i = 0; i < o->n_mesh; i++)
 		printf("mesh-with: %s\n", o->mesh_with[i]);
+	printf("verify-keys: %s (%zu keys)\n", o->verify_keys ? o->verify_keys : "- (anyone)",
+	       g_allowed.n);
 	printf("rate: %u\nburst: %u\nmax-clients: %llu\nqueue-depth: %llu\n", o->rate, o->burst,
 	       (unsigned long long)o->max_clients, (unsigned long long)o->queue_depth);
 }
@@ -387,6 +457,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		cfg.has_mesh_key = true;
+	}
+	nmindex_init(&g_allowed);
+	if (o.verify_keys != NULL) {
+		if (load_allowed(o.verify_keys) != 0)
+			goto out;
+		cfg.verify = verify_allowed;
 	}
 	if (o.check_config) {
 		print_config(&o);
@@ -484,6 +560,7 @@ out:
 	if (http != NULL)
 		evhttp_free(http);
 	SSL_CTX_free(tls);
+	nmindex_fini(&g_allowed);
 	if (g_base != NULL)
 		event_base_free(g_base);
 	return ret;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # t_relay.sh: weft-relay with real clients (tests/tools/relay_tool) on one switch.
 #
-#   R1 10.9.0.1  weft-relay: http :3340, raw :3341, stun :3478   (meshed with R2)
-#   R2 10.9.0.4  weft-relay: http :3340, raw :3341               (meshed with R1)
+#   R1 10.9.0.1  weft-relay: http :3340, raw :3341, stun :3478    (meshed with R2)
+#   R2 10.9.0.4  weft-relay: https :3443, raw :3341, only listed keys (meshed with R1)
 #   A  10.9.0.2  B 10.9.0.3  C 10.9.0.5: relay clients
 #   all plugged into switch SW; no route out.
 #
@@ -10,13 +10,18 @@
 # packets by key (HTTP Upgrade and raw); peer-gone reaches a sender when its
 # peer disconnects; a flooding client neither starves another client nor the
 # disco traffic to its own target; malformed frames close the connection and
-# are counted; clients of two meshed relays reach each other; a relay killed
+# are counted; clients of two meshed relays reach each other (over TLS with
+# a verified certificate); a relay with an allowlist refuses other keys; a
+# client that does not trust the certificate does not connect; a relay killed
 # and restarted is reconnected to by its clients.
 source "$(dirname "$0")/lib.sh"
 net_init relay
 TOOL=$WEFT_BUILD/tests/tools/relay_tool
 [ -x "$WEFT_RELAY" ] || skip "weft-relay not built"
 [ -x "$TOOL" ] || skip "relay_tool not built"
+command -v openssl >/dev/null || skip "needs openssl"
+command -v curl >/dev/null || skip "needs curl"
+command -v jq >/dev/null || skip "needs jq"
 
 lan SW
 ns_add R1 R2 A B C
@@ -32,15 +37,24 @@ pub() { "$TOOL" pubkey "$K/$1.key"; }
 PB=$(pub b) PD=$(pub d) PE=$(pub e) PS=$(pub s)
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$K/mesh.key"
 chmod 600 "$K/mesh.key"
+# R2's certificate (self-signed, for its address) and one nobody trusts.
+for c in r2 other; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=$c" -addext "subjectAltName=IP:10.9.0.4" \
+		-keyout "$K/$c.pem.key" -out "$K/$c.pem" 2>/dev/null || fail "openssl req"
+done
+# R2 takes only these node keys (its mesh peers prove the mesh key instead).
+{ echo "# test allowlist"; pub a; echo "nodekey:$(pub d)"; } >"$K/allowed"
 
 start_r1() {
-	spawn R1 "r1-$1" "$WEFT_RELAY" --listen 10.9.0.1:3340 --raw-listen 10.9.0.1:3341 \
+	spawn R1 "r1-$1" "$WEFT_RELAY" --listen 0.0.0.0:3340 --raw-listen 10.9.0.1:3341 \
 		--stun-listen 10.9.0.1:3478 --key-file "$K/r1.key" --rate 4000000 \
-		--mesh-key "$K/mesh.key" --mesh-with http://10.9.0.4:3340
+		--mesh-key "$K/mesh.key" --mesh-with https://10.9.0.4:3443 --mesh-ca "$K/r2.pem"
 	R1PID=$SPAWNED
 }
 start_r1 0
-spawn R2 r2 "$WEFT_RELAY" --listen 10.9.0.4:3340 --raw-listen 10.9.0.4:3341 --stun-listen off \
+spawn R2 r2 "$WEFT_RELAY" --listen 0.0.0.0:3443 --tls-cert "$K/r2.pem" --tls-key "$K/r2.pem.key" \
+	--raw-listen 10.9.0.4:3341 --stun-listen off --verify-keys "$K/allowed" \
 	--mesh-key "$K/mesh.key" --mesh-with tcp://10.9.0.1:3341
 expect "relay 1 up" wait_until 10 grep -q "relay up" "$NET_TMP/r1-0.log"
 expect "relay 2 up" wait_until 10 grep -q "relay up" "$NET_TMP/r2.log"
@@ -48,7 +62,7 @@ expect "mesh links up" wait_until 15 grep -q "mesh link up" "$NET_TMP/r1-0.log"
 expect "mesh links up (2)" wait_until 15 grep -q "mesh link up" "$NET_TMP/r2.log"
 
 counters() { nsx R1 curl -s --max-time 5 http://127.0.0.1:3340/debug/counters; }
-counter() { counters | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+counter() { counters | jq -r "$1"; }
 
 log "STUN: the mapped address is the client's own"
 got=$(nsx A "$TOOL" stun 10.9.0.1:3478) || fail "no STUN answer"
@@ -99,19 +113,35 @@ log "  $(grep echoed "$NET_TMP/ping-disco.log")"
 wait "$FL" 2>/dev/null
 
 log "malformed frames close the connection and are counted"
-if nsx R1 command -v curl >/dev/null; then before=$(counter type); fi
+before=$(counter .relay.proto_rejected.type)
+[ -n "$before" ] || fail "no counters from R1"
 nsx A "$TOOL" garbage 10.9.0.1:3341 >/dev/null || fail "relay kept a connection that sent garbage"
-if nsx R1 command -v curl >/dev/null; then
-	after=$(counter type)
-	[ "${after:-0}" -gt "${before:-0}" ] || fail "bad frame not counted ($before -> $after)"
-fi
+after=$(counter .relay.proto_rejected.type)
+[ "${after:-0}" -gt "$before" ] || fail "bad frame not counted ($before -> $after)"
+# The counters are for local callers only.
+code=$(nsx A curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://10.9.0.1:3340/debug/counters)
+[ "$code" = 403 ] || fail "counters served to a remote caller (HTTP $code)"
 
-log "clients of two meshed relays reach each other"
+log "clients of two meshed relays reach each other (R1 -> R2 over verified TLS)"
 spawn B echo-d "$TOOL" echo tcp://10.9.0.4:3341 "$K/d.key"
 expect "echo d ready" wait_until 10 grep -q ready "$NET_TMP/echo-d.log"
 nsx A timeout 60 "$TOOL" ping http://10.9.0.1:3340 "$K/a.key" "$PD" 200 30 \
 	>"$NET_TMP/ping-mesh.log" 2>&1 || fail "mesh forwarding: $(cat "$NET_TMP/ping-mesh.log")"
 log "  $(grep echoed "$NET_TMP/ping-mesh.log")"
+
+log "HTTPS: a client that trusts R2's certificate connects, others do not"
+nsx A timeout 60 "$TOOL" ping https://10.9.0.4:3443 "$K/a.key" "$PD" 50 30 --ca "$K/r2.pem" \
+	>"$NET_TMP/ping-tls.log" 2>&1 || fail "ping over TLS: $(cat "$NET_TMP/ping-tls.log")"
+nsx A timeout 30 "$TOOL" ping https://10.9.0.4:3443 "$K/a.key" "$PD" 1 3 --ca "$K/other.pem" \
+	>"$NET_TMP/ping-badca.log" 2>&1 && fail "connected to a relay whose certificate it does not trust"
+grep -q "certificate verify failed" "$NET_TMP/ping-badca.log" ||
+	fail "untrusted certificate: $(cat "$NET_TMP/ping-badca.log")"
+
+log "an allowlist refuses other node keys, and counts them"
+nsx C timeout 30 "$TOOL" ping tcp://10.9.0.4:3341 "$K/c.key" "$PD" 1 3 \
+	>"$NET_TMP/ping-refused.log" 2>&1 && fail "a key not on R2's list was let in"
+refused=$(nsx R2 curl -sk --max-time 5 https://127.0.0.1:3443/debug/counters | jq -r .relay.verify_refused)
+[ "${refused:-0}" -ge 1 ] || fail "refused key not counted (verify_refused=${refused:-none})"
 
 log "relay killed and restarted: clients reconnect"
 stop_pid "$R1PID" KILL

@@ -11,6 +11,7 @@
  *                               echo), expect PCT% back; exit 0 on success
  *   flood URL KEYFILE PEER SECONDS [--size N]
  *                               send to PEER as fast as the relay takes packets
+ *   (ping/flood/echo/sink take --ca FILE: trust anchors for https:// URLs)
  *   stun ADDR:PORT              one STUN binding request; prints the mapped address
  *   garbage ADDR:PORT           raw relay port: send a bad frame, expect to be closed
  */
@@ -404,6 +405,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[argi], "--wait-gone") == 0 && argi + 1 < argc) {
 			if (opt_u64(argv[++argi], 1, 600, &st.wait_gone_s, "--wait-gone") != 0)
 				return 2;
+		} else if (strcmp(argv[argi], "--ca") == 0 && argi + 1 < argc) {
+			cfg.ca_file = argv[++argi];
 		} else if (strcmp(argv[argi], "--disco") == 0) {
 			st.disco = true;
 		} else {
