@@ -2,7 +2,8 @@
 # t_relay.sh: weft-relay with real clients (tests/tools/relay_tool) on one switch.
 #
 #   R1 10.9.0.1  weft-relay: http :3340, raw :3341, stun :3478    (meshed with R2)
-#   R2 10.9.0.4  weft-relay: https :3443, raw :3341, only listed keys (meshed with R1)
+#   R2 10.9.0.4  weft-relay: https :3443, raw :3341, stun :3478, only listed keys
+#                (meshed with R1)
 #   A  10.9.0.2  B 10.9.0.3  C 10.9.0.5: relay clients
 #   all plugged into switch SW; no route out.
 #
@@ -54,7 +55,7 @@ start_r1() {
 }
 start_r1 0
 spawn R2 r2 "$WEFT_RELAY" --listen 0.0.0.0:3443 --tls-cert "$K/r2.pem" --tls-key "$K/r2.pem.key" \
-	--raw-listen 10.9.0.4:3341 --stun-listen off --verify-keys "$K/allowed" \
+	--raw-listen 10.9.0.4:3341 --stun-listen 10.9.0.4:3478 --verify-keys "$K/allowed" \
 	--mesh-key "$K/mesh.key" --mesh-with tcp://10.9.0.1:3341
 expect "relay 1 up" wait_until 10 grep -q "relay up" "$NET_TMP/r1-0.log"
 expect "relay 2 up" wait_until 10 grep -q "relay up" "$NET_TMP/r2.log"
@@ -67,6 +68,16 @@ counter() { counters | jq -r "$1"; }
 log "STUN: the mapped address is the client's own"
 got=$(nsx A "$TOOL" stun 10.9.0.1:3478) || fail "no STUN answer"
 case $got in 10.9.0.2:*) ;; *) fail "STUN mapped $got, want 10.9.0.2:port" ;; esac
+# A network report against both relays as regions 1 and 2 (lib/netcheck).
+rep=$(nsx A "$TOOL" netcheck 1=10.9.0.1:3478 2=10.9.0.4:3478) || fail "netcheck: $rep"
+[ "$(echo "$rep" | jq -r '.UDP, .IPv4, .MappingVariesByDestIP' | tr '\n' ' ')" = "true true false " ] ||
+	fail "netcheck report: $rep"
+echo "$rep" | jq -e '(.GlobalV4 | startswith("10.9.0.2:")) and (.PreferredDERP == 1 or .PreferredDERP == 2)
+	and (.RegionLatency | length == 2)' >/dev/null || fail "netcheck report: $rep"
+# Unsolicited and malformed datagrams to the STUN port are dropped and counted.
+nsx A bash -c 'printf "not stun at all" >/dev/udp/10.9.0.1/3478'
+wait_until 5 test "$(counter '.stun.rejected["not-stun"] + .stun.rejected.short')" -ge 1 ||
+	fail "malformed STUN not counted: $(counters | jq -c .stun)"
 
 log "two clients exchange packets by key (HTTP upgrade <-> raw)"
 spawn B echo-b "$TOOL" echo http://10.9.0.1:3340 "$K/b.key"

@@ -14,6 +14,8 @@
  *   (ping/flood/echo/sink take --ca FILE: trust anchors for https:// URLs)
  *   stun ADDR:PORT              one STUN binding request; prints the mapped address
  *   garbage ADDR:PORT           raw relay port: send a bad frame, expect to be closed
+ *   netcheck ID=ADDR:PORT ...   a network report (lib/netcheck) against these STUN
+ *                               servers as relay regions, IPv4; prints its JSON
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +34,9 @@
 #include "core/netaddr.h"
 #include "core/numparse.h"
 #include "crypto/keys.h"
+#include "core/buf.h"
 #include "disco/disco.h"
+#include "netcheck/netcheck.h"
 #include "relay/relay_client.h"
 #include "relay/relay_proto.h"
 #include "stun/stun.h"
@@ -318,6 +322,68 @@ static int cmd_garbage(const char *addr)
 	return 1;
 }
 
+static int cmd_netcheck(int argc, char **argv)
+{
+	static struct netmap_relay_node nodes[16];
+	static struct netmap_relay_region regions[16];
+	static char addrs[16][NETADDR_STRLEN];
+	struct netmap_relaymap map = { regions, 0 };
+	static struct netcheck nc;
+	struct netcheck_report rep;
+	struct buf_writer w;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return 1;
+	for (int i = 2; i < argc && map.n_regions < 16; i++) {
+		uint64_t id;
+		struct netendpoint ep;
+		char *eq = strchr(argv[i], '=');
+		if (eq == NULL)
+			return 2;
+		*eq = '\0';
+		if (numparse_u64(argv[i], 1, UINT32_MAX, &id) != 0 || netendpoint_parse(eq + 1, &ep) != 0)
+			return 2;
+		size_t k = map.n_regions++;
+		netaddr_format(&ep.addr, addrs[k], sizeof(addrs[k]));
+		nodes[k] = (struct netmap_relay_node){ .name = (char *)"n", .region_id = (uint32_t)id,
+						       .hostname = (char *)"", .ipv4 = addrs[k],
+						       .ipv6 = (char *)"", .stun_port = ep.port };
+		regions[k] = (struct netmap_relay_region){ .id = (uint32_t)id, .nodes = &nodes[k],
+							   .n_nodes = 1 };
+	}
+	netcheck_init(&nc);
+	netcheck_begin(&nc, &map, false, clock_mono_ns());
+	while (!netcheck_done(&nc, clock_mono_ns())) {
+		struct netcheck_send sends[16];
+		uint64_t now = clock_mono_ns();
+		size_t n = netcheck_due(&nc, now, sends, 16);
+		for (size_t i = 0; i < n; i++) {
+			struct sockaddr_storage ss;
+			socklen_t sl = netendpoint_to_sockaddr(&sends[i].dst, &ss);
+			(void)sendto(fd, sends[i].req, sends[i].len, 0, (struct sockaddr *)&ss, sl);
+		}
+		uint64_t d = netcheck_next_deadline(&nc, now);
+		int ms = d > now ? (int)((d - now) / CLOCK_NS_PER_MS) + 1 : 0;
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		if (poll(&pfd, 1, ms > 1000 ? 1000 : ms) == 1) {
+			uint8_t buf[STUN_MSG_MAX + 1];
+			ssize_t r;
+			while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+				if (stun_is_packet(buf, (size_t)r))
+					(void)netcheck_on_stun(&nc, buf, (size_t)r, clock_mono_ns());
+		}
+	}
+	netcheck_finish(&nc, clock_mono_ns(), &rep);
+	buf_writer_growable(&w, 65536);
+	if (netcheck_report_json(&rep, &w) != 0)
+		return 1;
+	printf("%.*s\n", (int)w.len, (const char *)w.p);
+	buf_writer_free(&w);
+	close(fd);
+	return rep.udp ? 0 : 1;
+}
+
 static int opt_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, const char *what)
 {
 	if (numparse_u64(s, min, max, out) != 0) {
@@ -361,6 +427,8 @@ int main(int argc, char **argv)
 		return cmd_stun(argv[2]);
 	if (strcmp(cmd, "garbage") == 0 && argc == 3)
 		return cmd_garbage(argv[2]);
+	if (strcmp(cmd, "netcheck") == 0 && argc >= 3)
+		return cmd_netcheck(argc, argv);
 	if (argc < 4)
 		return 2;
 
