@@ -5,13 +5,11 @@
  * relay clients on one libevent loop:
  *   relay_bench throughput RELAY [--pairs N] [--workers W] [--size BYTES] [--seconds S]
  *       N senders push SIZE-byte packets to N receivers as fast as the relay
- *       takes them, spread over W client processes; prints packets/s and Gbit/s of payload delivered, and the
- *       relay's CPU use.
- *   relay_bench memory RELAY --clients N
- *       N idle clients complete the handshake; prints the relay's RSS growth
- *       per connected client.
- * On a small machine the clients share the CPUs with the relay, so the
- * throughput is a lower bound. docs/BENCHMARKS.md has the figures.
+ *       takes them, spread over W client processes; prints packets/s and Gbit/s of payload
+ * delivered, and the relay's CPU use. relay_bench memory RELAY --clients N N idle clients complete
+ * the handshake; prints the relay's RSS growth per connected client. On a small machine the clients
+ * share the CPUs with the relay, so the throughput is a lower bound. docs/BENCHMARKS.md has the
+ * figures.
  */
 #include <errno.h>
 #include <signal.h>
@@ -109,8 +107,8 @@ static double cpu_seconds(pid_t pid)
 		buf[0] = '\0';
 	fclose(f);
 	p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-				&st) != 2)
+	if (p == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -120,8 +118,8 @@ static pid_t start_relay(const char *relay, const char *listen)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execl(relay, relay, "--listen", "off", "--raw-listen", listen, "--stun-listen", "off",
-		      "--max-clients", "1000000", (char *)NULL);
+		execl(relay, relay, "--listen", "off", "--raw-listen", listen, "--stun-listen",
+		      "off", "--max-clients", "1000000", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -192,8 +190,7 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 }
 
 /* One worker process: `pairs` sender/receiver pairs; reports "packets bytes" on `out`. */
-static int throughput_worker(const char *url, size_t pairs, uint64_t seconds, int go_fd,
-			     int out_fd)
+static int throughput_worker(const char *url, size_t pairs, uint64_t seconds, int go_fd, int out_fd)
 {
 	struct event *ev;
 	struct timeval tick = { 0, 200 };

@@ -36,12 +36,12 @@ struct relay_client {
 	SSL_CTX *ssl_ctx;
 	struct bufferevent *bev;
 	struct relay_conn *conn;
-	struct event *retry;  /* reconnect timer */
-	struct event *stale;  /* keepalive watchdog */
+	struct event *retry; /* reconnect timer */
+	struct event *stale; /* keepalive watchdog */
 	unsigned attempts;
 	bool ready;
-	bool in_cb;	     /* inside a user callback */
-	bool free_pending;   /* relay_client_free called from a callback */
+	bool in_cb;	   /* inside a user callback */
+	bool free_pending; /* relay_client_free called from a callback */
 	struct relay_client_stats st;
 };
 
@@ -182,7 +182,8 @@ static bool rc_event(struct relay_client *rc, const struct relay_event *ev)
 		rc->st.ready++;
 		if (rc->cfg.watch) {
 			uint8_t f[RELAY_SMALL_FRAME_MAX];
-			bufferevent_write(rc->bev, f, relay_frame_empty(f, RELAY_FRAME_WATCH_CONNS));
+			bufferevent_write(rc->bev, f,
+					  relay_frame_empty(f, RELAY_FRAME_WATCH_CONNS));
 		}
 		if (cb->ready != NULL)
 			cb->ready(rc->cfg.arg);
@@ -338,9 +339,8 @@ static void rc_connect(struct relay_client *rc)
 			else
 				X509_VERIFY_PARAM_set1_host(vp, rc->host, 0);
 		}
-		rc->bev = bufferevent_openssl_socket_new(rc->base, -1, ssl,
-							 BUFFEREVENT_SSL_CONNECTING,
-							 BEV_OPT_CLOSE_ON_FREE);
+		rc->bev = bufferevent_openssl_socket_new(
+			rc->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 		if (rc->bev == NULL) {
 			SSL_free(ssl);
 			goto fail;
@@ -395,7 +395,8 @@ int relay_client_new(struct event_base *base, const struct relay_client_config *
 	if (rc->cfg.backoff_min_ms == 0)
 		rc->cfg.backoff_min_ms = 100;
 	if (rc->cfg.backoff_max_ms < rc->cfg.backoff_min_ms)
-		rc->cfg.backoff_max_ms = rc->cfg.backoff_min_ms > 5000 ? rc->cfg.backoff_min_ms : 5000;
+		rc->cfg.backoff_max_ms =
+			rc->cfg.backoff_min_ms > 5000 ? rc->cfg.backoff_min_ms : 5000;
 	if (rc->cfg.out_max == 0)
 		rc->cfg.out_max = 1 << 20;
 	r = rc_parse_url(rc, cfg->url);
@@ -411,7 +412,8 @@ int relay_client_new(struct event_base *base, const struct relay_client_config *
 			SSL_CTX_set_verify(rc->ssl_ctx, SSL_VERIFY_PEER, NULL);
 			if ((cfg->ca_file != NULL &&
 			     SSL_CTX_load_verify_locations(rc->ssl_ctx, cfg->ca_file, NULL) != 1) ||
-			    (cfg->ca_file == NULL && SSL_CTX_set_default_verify_paths(rc->ssl_ctx) != 1))
+			    (cfg->ca_file == NULL &&
+			     SSL_CTX_set_default_verify_paths(rc->ssl_ctx) != 1))
 				goto fail;
 		}
 	}
@@ -521,9 +523,9 @@ int relay_client_note_preferred(struct relay_client *rc, bool preferred)
 
 	if (!rc->ready)
 		return -ENOTCONN;
-	return bufferevent_write(rc->bev, f, relay_frame_note_preferred(f, preferred)) == 0
-		       ? 0
-		       : -ENOMEM;
+	return bufferevent_write(rc->bev, f, relay_frame_note_preferred(f, preferred)) == 0 ?
+		       0 :
+		       -ENOMEM;
 }
 
 int relay_client_ping(struct relay_client *rc, const uint8_t data[static RELAY_PING_LEN])
@@ -532,9 +534,9 @@ int relay_client_ping(struct relay_client *rc, const uint8_t data[static RELAY_P
 
 	if (!rc->ready)
 		return -ENOTCONN;
-	return bufferevent_write(rc->bev, f, relay_frame_ping(f, RELAY_FRAME_PING, data)) == 0
-		       ? 0
-		       : -ENOMEM;
+	return bufferevent_write(rc->bev, f, relay_frame_ping(f, RELAY_FRAME_PING, data)) == 0 ?
+		       0 :
+		       -ENOMEM;
 }
 
 size_t relay_client_queued(const struct relay_client *rc)

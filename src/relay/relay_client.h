@@ -25,8 +25,8 @@ struct relay_client_cbs {
 	void (*ready)(void *arg);
 	void (*packet)(void *arg, const struct node_public *src, const uint8_t *p, size_t n);
 	void (*peer_gone)(void *arg, const struct node_public *key, uint8_t reason);
-	void (*peer_present)(void *arg, const struct node_public *key,
-			     const struct netendpoint *ep, uint8_t flags);
+	void (*peer_present)(void *arg, const struct node_public *key, const struct netendpoint *ep,
+			     uint8_t flags);
 	void (*pong)(void *arg, const uint8_t data[RELAY_PING_LEN]);
 	void (*health)(void *arg, const char *text, size_t len);
 	/* The connection ended (why: short text); a reconnect follows unless disabled. */
@@ -43,10 +43,10 @@ struct relay_client_config {
 	struct node_private key; /* copied, wiped on free */
 	bool mesh;
 	uint8_t mesh_key[KEY_LEN];
-	uint8_t flags;		/* RELAY_CF_PROBER ... */
-	bool watch;		/* send WATCH_CONNS after each handshake (mesh links) */
-	const char *ca_file;	/* TLS trust anchors; NULL = system store */
-	bool insecure;		/* skip TLS certificate checks (tests only) */
+	uint8_t flags;	     /* RELAY_CF_PROBER ... */
+	bool watch;	     /* send WATCH_CONNS after each handshake (mesh links) */
+	const char *ca_file; /* TLS trust anchors; NULL = system store */
+	bool insecure;	     /* skip TLS certificate checks (tests only) */
 	bool no_reconnect;
 	uint32_t backoff_min_ms; /* default 100 */
 	uint32_t backoff_max_ms; /* default 5000 */
@@ -57,13 +57,13 @@ struct relay_client_config {
 };
 
 struct relay_client_stats {
-	uint64_t connects;	/* attempts */
-	uint64_t ready;		/* handshakes completed */
+	uint64_t connects; /* attempts */
+	uint64_t ready;	   /* handshakes completed */
 	uint64_t disconnects;
 	uint64_t tx_packets, tx_bytes;
 	uint64_t rx_packets, rx_bytes;
-	uint64_t tx_dropped_busy;   /* -ENOBUFS */
-	uint64_t tx_dropped_down;   /* -ENOTCONN */
+	uint64_t tx_dropped_busy; /* -ENOBUFS */
+	uint64_t tx_dropped_down; /* -ENOTCONN */
 	uint64_t proto_errors;
 };
 

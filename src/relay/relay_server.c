@@ -24,13 +24,13 @@
 #include "relay/relay_client.h"
 #include "relay/relay_server.h"
 
-#define RS_OUT_HIGH (256 * 1024) /* above this, packets for a client wait in its queues */
-#define RS_OUT_LOW (64 * 1024)	 /* the write callback drains the queues below this */
+#define RS_OUT_HIGH (256 * 1024)      /* above this, packets for a client wait in its queues */
+#define RS_OUT_LOW (64 * 1024)	      /* the write callback drains the queues below this */
 #define RS_CTRL_MAX (4 * 1024 * 1024) /* control frames beyond this output are dropped */
 #define RS_IO_CHUNK (128 * 1024)
-#define RS_SENDERS 8		 /* recent senders remembered per destination */
-#define RS_GONE_RATE 1		 /* "not here" notices per second per client ... */
-#define RS_GONE_BURST 3		 /* ... with this burst */
+#define RS_SENDERS 8	/* recent senders remembered per destination */
+#define RS_GONE_RATE 1	/* "not here" notices per second per client ... */
+#define RS_GONE_BURST 3 /* ... with this burst */
 
 enum rs_state {
 	RS_HANDSHAKE = 0,
@@ -268,12 +268,12 @@ static void rs_notify_senders(struct relay_server *rs, const struct rs_senders *
 static void rs_watchers_present(struct relay_server *rs, const struct rs_client *cl)
 {
 	uint8_t f[RELAY_SMALL_FRAME_MAX];
-	size_t n = relay_frame_peer_present(f, &cl->key, &cl->src,
-					    cl->prober ? RELAY_PRESENT_PROBER : RELAY_PRESENT_REGULAR);
+	size_t n = relay_frame_peer_present(
+		f, &cl->key, &cl->src, cl->prober ? RELAY_PRESENT_PROBER : RELAY_PRESENT_REGULAR);
 	struct rs_client *w;
 
 	TAILQ_FOREACH(w, &rs->watchers, link)
-		(void)rs_write_ctrl(w, f, n);
+	(void)rs_write_ctrl(w, f, n);
 }
 
 static void rs_watchers_gone(struct relay_server *rs, const struct node_public *key)
@@ -283,7 +283,7 @@ static void rs_watchers_gone(struct relay_server *rs, const struct node_public *
 	struct rs_client *w;
 
 	TAILQ_FOREACH(w, &rs->watchers, link)
-		(void)rs_write_ctrl(w, f, n);
+	(void)rs_write_ctrl(w, f, n);
 }
 
 /* ---- Mesh links (we are a client of the other relays) ---- */
@@ -301,8 +301,8 @@ static void rs_remote_drop(struct relay_server *rs, const struct node_public *ke
 	rs->c.remote_peers--;
 }
 
-static void rs_mesh_present(void *arg, const struct node_public *key,
-			    const struct netendpoint *ep, uint8_t flags)
+static void rs_mesh_present(void *arg, const struct node_public *key, const struct netendpoint *ep,
+			    uint8_t flags)
 {
 	struct rs_mesh *m = arg;
 	struct relay_server *rs = m->rs;
@@ -616,8 +616,8 @@ static void rs_watch(struct rs_client *cl)
 		const struct rs_client *c = s->val;
 		uint8_t f[RELAY_SMALL_FRAME_MAX];
 		size_t n = relay_frame_peer_present(f, &c->key, &c->src,
-						    c->prober ? RELAY_PRESENT_PROBER
-							      : RELAY_PRESENT_REGULAR);
+						    c->prober ? RELAY_PRESENT_PROBER :
+								RELAY_PRESENT_REGULAR);
 		(void)rs_write_ctrl(cl, f, n);
 	}
 }
@@ -746,7 +746,8 @@ static void rs_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		v = relay_frame_check_header(hdr, RELAY_ROLE_SERVER, &type, &len);
-		if (v == RELAY_OK && (cl->state == RS_HANDSHAKE) != (type == RELAY_FRAME_CLIENT_INFO))
+		if (v == RELAY_OK &&
+		    (cl->state == RS_HANDSHAKE) != (type == RELAY_FRAME_CLIENT_INFO))
 			v = RELAY_E_STATE;
 		if (v != RELAY_OK) {
 			relay_count(&rs->c.proto, v);
@@ -1058,7 +1059,8 @@ int relay_server_new(struct event_base *base, const struct relay_server_config *
 			if (m->url == NULL)
 				goto fail;
 			cc.url = cfg->mesh_urls[i];
-			memcpy(cc.key.b, rs->cfg.key.b, KEY_LEN); /* mesh links use the server key */
+			memcpy(cc.key.b, rs->cfg.key.b,
+			       KEY_LEN); /* mesh links use the server key */
 			cc.mesh = true;
 			memcpy(cc.mesh_key, cfg->mesh_key, KEY_LEN);
 			cc.watch = true;
@@ -1127,10 +1129,10 @@ void relay_server_notify_restarting(struct relay_server *rs, uint32_t reconnect_
 	struct rs_client *cl;
 
 	TAILQ_FOREACH(cl, &rs->all, link)
-		if (cl->state == RS_READY)
-			(void)rs_write_ctrl(cl, f, n);
-	TAILQ_FOREACH(cl, &rs->watchers, link)
+	if (cl->state == RS_READY)
 		(void)rs_write_ctrl(cl, f, n);
+	TAILQ_FOREACH(cl, &rs->watchers, link)
+	(void)rs_write_ctrl(cl, f, n);
 }
 
 void relay_server_public(const struct relay_server *rs, struct relay_public *out)
@@ -1146,18 +1148,43 @@ void relay_server_counters(const struct relay_server *rs, struct relay_server_co
 int relay_server_counters_json(const struct relay_server *rs, struct buf_writer *w)
 {
 	const struct relay_server_counters *c = &rs->c;
-#define F(name) { #name, c->name }
+#define F(name)                \
+	{                      \
+#name, c->name \
+	}
 	const struct {
 		const char *k;
 		uint64_t v;
 	} f[] = {
-		F(accepts), F(handshakes), F(handshake_errors), F(verify_refused),
-		F(too_many_clients), F(clients), F(mesh_conns), F(mesh_links_up),
-		F(remote_peers), F(preferred), F(dup_keys), F(frames_rx), F(bytes_rx),
-		F(packets_rx), F(packets_tx), F(bytes_tx), F(forwarded_out), F(forwarded_in),
-		F(drop_unknown_dest), F(drop_queue_full), F(drop_mesh_busy),
-		F(drop_forward_unknown), F(drop_not_mesh), F(drop_pong_busy), F(peer_gone_sent),
-		F(peer_gone_limited), F(slow_closed), F(keepalives), F(pongs),
+		F(accepts),
+		F(handshakes),
+		F(handshake_errors),
+		F(verify_refused),
+		F(too_many_clients),
+		F(clients),
+		F(mesh_conns),
+		F(mesh_links_up),
+		F(remote_peers),
+		F(preferred),
+		F(dup_keys),
+		F(frames_rx),
+		F(bytes_rx),
+		F(packets_rx),
+		F(packets_tx),
+		F(bytes_tx),
+		F(forwarded_out),
+		F(forwarded_in),
+		F(drop_unknown_dest),
+		F(drop_queue_full),
+		F(drop_mesh_busy),
+		F(drop_forward_unknown),
+		F(drop_not_mesh),
+		F(drop_pong_busy),
+		F(peer_gone_sent),
+		F(peer_gone_limited),
+		F(slow_closed),
+		F(keepalives),
+		F(pongs),
 	};
 #undef F
 	buf_put_str(w, "{");

@@ -33,47 +33,48 @@ typedef bool relay_server_verify_fn(void *arg, const struct node_public *key,
 struct relay_server_config {
 	struct relay_private key; /* the server's key pair (copied; wiped on free) */
 	bool has_mesh_key;
-	uint8_t mesh_key[KEY_LEN]; /* the region's shared mesh secret */
+	uint8_t mesh_key[KEY_LEN];    /* the region's shared mesh secret */
 	const char *const *mesh_urls; /* other relays of the region (http://, https://, tcp://) */
 	size_t n_mesh_urls;
-	const char *mesh_ca_file; /* for https:// mesh peers; NULL = system store */
-	bool mesh_insecure;	  /* do not verify mesh peers' certificates (tests) */
-	uint32_t rate_bytes;	  /* per-client read rate, bytes/s; 0 = unlimited */
-	uint32_t burst_bytes;	  /* bucket size; at least one largest frame */
-	size_t queue_depth;	  /* packets per client per queue (disco, data); default 32 */
-	size_t max_clients;	  /* default 100000 */
-	uint32_t keepalive_ms;	  /* default 60000 (+ up to 5 s jitter) */
-	uint32_t handshake_ms;	  /* default 10000 */
-	uint32_t write_timeout_ms; /* a client that takes no bytes this long is closed; default 10000 */
+	const char *mesh_ca_file;	/* for https:// mesh peers; NULL = system store */
+	bool mesh_insecure;		/* do not verify mesh peers' certificates (tests) */
+	uint32_t rate_bytes;		/* per-client read rate, bytes/s; 0 = unlimited */
+	uint32_t burst_bytes;		/* bucket size; at least one largest frame */
+	size_t queue_depth;		/* packets per client per queue (disco, data); default 32 */
+	size_t max_clients;		/* default 100000 */
+	uint32_t keepalive_ms;		/* default 60000 (+ up to 5 s jitter) */
+	uint32_t handshake_ms;		/* default 10000 */
+	uint32_t write_timeout_ms;	/* a client that takes no bytes this long is closed; default
+					   10000 */
 	relay_server_verify_fn *verify; /* NULL: everyone with a valid handshake */
 	void *verify_arg;
 };
 
 struct relay_server_counters {
 	uint64_t accepts;
-	uint64_t handshakes;	    /* completed */
-	uint64_t handshake_errors;  /* bad or missing CLIENT_INFO, timeouts */
+	uint64_t handshakes;	   /* completed */
+	uint64_t handshake_errors; /* bad or missing CLIENT_INFO, timeouts */
 	uint64_t verify_refused;
 	uint64_t too_many_clients;
-	uint64_t clients;	    /* now: regular (not mesh) connections, duplicates included */
-	uint64_t mesh_conns;	    /* now: mesh peers connected to us */
-	uint64_t mesh_links_up;	    /* now: our links to other relays that are ready */
-	uint64_t remote_peers;	    /* now: keys reachable through mesh links */
-	uint64_t preferred;	    /* now: clients that call this relay home */
-	uint64_t dup_keys;	    /* connections that found their key already connected */
+	uint64_t clients;	/* now: regular (not mesh) connections, duplicates included */
+	uint64_t mesh_conns;	/* now: mesh peers connected to us */
+	uint64_t mesh_links_up; /* now: our links to other relays that are ready */
+	uint64_t remote_peers;	/* now: keys reachable through mesh links */
+	uint64_t preferred;	/* now: clients that call this relay home */
+	uint64_t dup_keys;	/* connections that found their key already connected */
 	uint64_t frames_rx;
 	uint64_t bytes_rx;
-	uint64_t packets_rx;	    /* SEND_PACKET and FORWARD_PACKET accepted */
-	uint64_t packets_tx;	    /* RECV_PACKET written */
+	uint64_t packets_rx; /* SEND_PACKET and FORWARD_PACKET accepted */
+	uint64_t packets_tx; /* RECV_PACKET written */
 	uint64_t bytes_tx;
-	uint64_t forwarded_out;	    /* to a mesh peer */
-	uint64_t forwarded_in;	    /* from a mesh peer, delivered */
+	uint64_t forwarded_out; /* to a mesh peer */
+	uint64_t forwarded_in;	/* from a mesh peer, delivered */
 	uint64_t drop_unknown_dest;
-	uint64_t drop_queue_full;   /* oldest packet of a full queue dropped */
-	uint64_t drop_mesh_busy;    /* a mesh link's output was full */
+	uint64_t drop_queue_full;      /* oldest packet of a full queue dropped */
+	uint64_t drop_mesh_busy;       /* a mesh link's output was full */
 	uint64_t drop_forward_unknown; /* forwarded to us for a key not here */
-	uint64_t drop_not_mesh;	    /* mesh-only frame from a regular client */
-	uint64_t drop_pong_busy;    /* PING while the client was not reading */
+	uint64_t drop_not_mesh;	       /* mesh-only frame from a regular client */
+	uint64_t drop_pong_busy;       /* PING while the client was not reading */
 	uint64_t peer_gone_sent;
 	uint64_t peer_gone_limited; /* "not here" notices held back by the rate limit */
 	uint64_t slow_closed;	    /* closed: would not read for write_timeout_ms */

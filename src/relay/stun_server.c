@@ -105,8 +105,7 @@ static void stun_server_read_cb(evutil_socket_t fd, short what, void *arg)
 				stun_count(&s->c.parse, STUN_E_ATTR);
 				continue;
 			}
-			(void)stun_server_handle(s, fd, bufs[i], len,
-						 (struct sockaddr *)&from[i],
+			(void)stun_server_handle(s, fd, bufs[i], len, (struct sockaddr *)&from[i],
 						 msgs[i].msg_hdr.msg_namelen);
 		}
 		if (n < STUN_BATCH)
@@ -147,7 +146,8 @@ int stun_server_new(struct event_base *base, const struct stun_server_config *cf
 		}
 		s->own_fd = true;
 		if (ss.ss_family == AF_INET6)
-			(void)setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int));
+			(void)setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 },
+					 sizeof(int));
 		(void)setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(s->fd, (struct sockaddr *)&ss, sl) != 0) {
 			r = -errno;
@@ -193,8 +193,9 @@ void stun_server_counters(const struct stun_server *s, struct stun_server_counte
 
 int stun_server_counters_json(const struct stun_server *s, struct buf_writer *w)
 {
-	buf_printf(w, "{\"datagrams\":%llu,\"answered\":%llu,\"rate_limited\":%llu,"
-		      "\"send_errors\":%llu,\"rejected\":{",
+	buf_printf(w,
+		   "{\"datagrams\":%llu,\"answered\":%llu,\"rate_limited\":%llu,"
+		   "\"send_errors\":%llu,\"rejected\":{",
 		   (unsigned long long)s->c.datagrams, (unsigned long long)s->c.answered,
 		   (unsigned long long)s->c.rate_limited, (unsigned long long)s->c.send_errors);
 	for (int v = 1; v < STUN_VERDICT_COUNT; v++)

@@ -162,7 +162,8 @@ static int load_allowed(const char *path)
 		size_t s0 = off, s1 = e;
 		while (s0 < s1 && (data[s0] == ' ' || data[s0] == '\t'))
 			s0++;
-		while (s1 > s0 && (data[s1 - 1] == ' ' || data[s1 - 1] == '\t' || data[s1 - 1] == '\r'))
+		while (s1 > s0 &&
+		       (data[s1 - 1] == ' ' || data[s1 - 1] == '\t' || data[s1 - 1] == '\r'))
 			s1--;
 		off = e + 1;
 		if (s0 == s1 || data[s0] == '#')
@@ -172,13 +173,14 @@ static int load_allowed(const char *path)
 		} else {
 			memcpy(buf, data + s0, s1 - s0);
 			buf[s1 - s0] = '\0';
-			r = strncmp(buf, "nodekey:", 8) == 0 ? node_public_parse(&k, buf)
-								: keys_hex_decode(k.b, buf);
+			r = strncmp(buf, "nodekey:", 8) == 0 ? node_public_parse(&k, buf) :
+							       keys_hex_decode(k.b, buf);
 		}
 		if (r != 0) {
-			log_error("invalid --verify-keys line: path=%s line=%zu want=\"64 hex digits or "
-				  "nodekey:<hex>\"",
-				  path, line);
+			log_error(
+				"invalid --verify-keys line: path=%s line=%zu want=\"64 hex digits or "
+				"nodekey:<hex>\"",
+				path, line);
 			free(data);
 			return -EINVAL;
 		}
@@ -279,8 +281,8 @@ static SSL_CTX *tls_server_ctx(const char *cert, const char *key)
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		unsigned long e = ERR_get_error();
-		log_error("cannot load TLS certificate: cert=%s key=%s error=\"%s\"", cert,
-			  key, ERR_reason_error_string(e));
+		log_error("cannot load TLS certificate: cert=%s key=%s error=\"%s\"", cert, key,
+			  ERR_reason_error_string(e));
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -289,8 +291,23 @@ static SSL_CTX *tls_server_ctx(const char *cert, const char *key)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_RAW = 256, O_STUN, O_CERT, O_KEY, O_KEYFILE, O_MESHKEY, O_MESHWITH, O_MESHCA,
-	       O_MESHINSECURE, O_RATE, O_BURST, O_MAXC, O_QUEUE, O_CHECK, O_VERIFY };
+	enum {
+		O_RAW = 256,
+		O_STUN,
+		O_CERT,
+		O_KEY,
+		O_KEYFILE,
+		O_MESHKEY,
+		O_MESHWITH,
+		O_MESHCA,
+		O_MESHINSECURE,
+		O_RATE,
+		O_BURST,
+		O_MAXC,
+		O_QUEUE,
+		O_CHECK,
+		O_VERIFY
+	};
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "raw-listen", required_argument, NULL, O_RAW },
@@ -322,13 +339,27 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->queue_depth = 32;
 	while ((c = getopt_long(argc, argv, "l:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'l': o->listen = optarg; break;
-		case O_RAW: o->raw_listen = optarg; break;
-		case O_STUN: o->stun_listen = optarg; break;
-		case O_CERT: o->tls_cert = optarg; break;
-		case O_KEY: o->tls_key = optarg; break;
-		case O_KEYFILE: o->key_file = optarg; break;
-		case O_MESHKEY: o->mesh_key_file = optarg; break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case O_RAW:
+			o->raw_listen = optarg;
+			break;
+		case O_STUN:
+			o->stun_listen = optarg;
+			break;
+		case O_CERT:
+			o->tls_cert = optarg;
+			break;
+		case O_KEY:
+			o->tls_key = optarg;
+			break;
+		case O_KEYFILE:
+			o->key_file = optarg;
+			break;
+		case O_MESHKEY:
+			o->mesh_key_file = optarg;
+			break;
 		case O_MESHWITH:
 			if (o->n_mesh == MAX_MESH) {
 				fprintf(stderr, "weft-relay: at most %d --mesh-with\n", MAX_MESH);
@@ -336,8 +367,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->mesh_with[o->n_mesh++] = optarg;
 			break;
-		case O_MESHCA: o->mesh_ca = optarg; break;
-		case O_MESHINSECURE: o->mesh_insecure = true; break;
+		case O_MESHCA:
+			o->mesh_ca = optarg;
+			break;
+		case O_MESHINSECURE:
+			o->mesh_insecure = true;
+			break;
 		case O_RATE:
 		case O_BURST:
 			if (numparse_u64(optarg, 0, UINT32_MAX, &v) != 0) {
@@ -352,7 +387,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_MAXC:
 			if (numparse_u64(optarg, 1, 10000000, &o->max_clients) != 0) {
-				fprintf(stderr, "weft-relay: invalid --max-clients `%s': 1-10000000\n",
+				fprintf(stderr,
+					"weft-relay: invalid --max-clients `%s': 1-10000000\n",
 					optarg);
 				return 2;
 			}
@@ -364,12 +400,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			break;
-		case O_CHECK: o->check_config = true; break;
-		case O_VERIFY: o->verify_keys = optarg; break;
-		case 'v': o->verbose++; break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("weft-relay %s\n", WEFT_VERSION); exit(0);
-		default: usage(stderr); return 2;
+		case O_CHECK:
+			o->check_config = true;
+			break;
+		case O_VERIFY:
+			o->verify_keys = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("weft-relay %s\n", WEFT_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

@@ -342,14 +342,19 @@ static int cmd_netcheck(int argc, char **argv)
 		if (eq == NULL)
 			return 2;
 		*eq = '\0';
-		if (numparse_u64(argv[i], 1, UINT32_MAX, &id) != 0 || netendpoint_parse(eq + 1, &ep) != 0)
+		if (numparse_u64(argv[i], 1, UINT32_MAX, &id) != 0 ||
+		    netendpoint_parse(eq + 1, &ep) != 0)
 			return 2;
 		size_t k = map.n_regions++;
 		netaddr_format(&ep.addr, addrs[k], sizeof(addrs[k]));
-		nodes[k] = (struct netmap_relay_node){ .name = (char *)"n", .region_id = (uint32_t)id,
-						       .hostname = (char *)"", .ipv4 = addrs[k],
-						       .ipv6 = (char *)"", .stun_port = ep.port };
-		regions[k] = (struct netmap_relay_region){ .id = (uint32_t)id, .nodes = &nodes[k],
+		nodes[k] = (struct netmap_relay_node){ .name = (char *)"n",
+						       .region_id = (uint32_t)id,
+						       .hostname = (char *)"",
+						       .ipv4 = addrs[k],
+						       .ipv6 = (char *)"",
+						       .stun_port = ep.port };
+		regions[k] = (struct netmap_relay_region){ .id = (uint32_t)id,
+							   .nodes = &nodes[k],
 							   .n_nodes = 1 };
 	}
 	netcheck_init(&nc);
@@ -371,7 +376,8 @@ static int cmd_netcheck(int argc, char **argv)
 			ssize_t r;
 			while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
 				if (stun_is_packet(buf, (size_t)r))
-					(void)netcheck_on_stun(&nc, buf, (size_t)r, clock_mono_ns());
+					(void)netcheck_on_stun(&nc, buf, (size_t)r,
+							       clock_mono_ns());
 		}
 	}
 	netcheck_finish(&nc, clock_mono_ns(), &rep);
@@ -445,7 +451,8 @@ int main(int argc, char **argv)
 	}
 	int argi = 4;
 	if (strcmp(cmd, "ping") == 0 || strcmp(cmd, "flood") == 0) {
-		if (argc < (strcmp(cmd, "ping") == 0 ? 7 : 6) || keys_hex_decode(st.peer.b, argv[4]) != 0)
+		if (argc < (strcmp(cmd, "ping") == 0 ? 7 : 6) ||
+		    keys_hex_decode(st.peer.b, argv[4]) != 0)
 			return 2;
 		if (strcmp(cmd, "ping") == 0) {
 			uint64_t timeout;

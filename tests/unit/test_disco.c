@@ -139,7 +139,10 @@ static void test_rejects(void **state)
 		{ "unknown type", "0900", DISCO_E_TYPE },
 		{ "type zero", "0000", DISCO_E_TYPE },
 		{ "version 1", "0101", DISCO_E_VERSION },
-		{ "ping short", "0100" "000102030405060708090a0b", DISCO_E_LENGTH },
+		{ "ping short",
+		  "0100"
+		  "000102030405060708090a0b",
+		  DISCO_E_LENGTH },
 		{ "ping padding not zero",
 		  "0100000102030405060708090a0b"
 		  "2222222222222222222222222222222222222222222222222222222222222222"
@@ -150,9 +153,11 @@ static void test_rejects(void **state)
 		{ "pong long",
 		  "0200000102030405060708090a0b00000000000000000000ffffc000020100350000",
 		  DISCO_E_LENGTH },
-		{ "pong port zero", "0200000102030405060708090a0b00000000000000000000ffffc00002010000",
+		{ "pong port zero",
+		  "0200000102030405060708090a0b00000000000000000000ffffc00002010000",
 		  DISCO_E_ENDPOINT },
-		{ "pong unspecified", "0200000102030405060708090a0b000000000000000000000000000000000035",
+		{ "pong unspecified",
+		  "0200000102030405060708090a0b000000000000000000000000000000000035",
 		  DISCO_E_ENDPOINT },
 		{ "cmm partial endpoint", "030000000000000000000000ffff0a000001", DISCO_E_LENGTH },
 		{ "cmm unspecified", "0300000000000000000000000000000000000035", DISCO_E_ENDPOINT },
@@ -188,7 +193,8 @@ static void test_rejects(void **state)
 	size_t n = seal_raw(bigpkt, &k, big, sizeof(big));
 	assert_int_equal(disco_open(bigpkt, n, &k.ba, &m), DISCO_E_ENDPOINT);
 
-	/* A valid message, then corrupted, truncated, re-addressed, or opened with the wrong key. */
+	/* A valid message, then corrupted, truncated, re-addressed, or opened with the wrong key.
+	 */
 	memset(&m, 0, sizeof(m));
 	m.type = DISCO_PING;
 	n = disco_seal(pkt, sizeof(pkt), &k.a_pub, &k.ab, &m);
@@ -234,7 +240,7 @@ static void test_demux(void **state)
 	assert_false(disco_is_packet(p, DISCO_OVERHEAD + 1));
 	assert_true(disco_is_packet(p, DISCO_OVERHEAD + 2));
 	assert_true((disco_magic[0] & 0xc0) != 0); /* never STUN */
-	assert_true(disco_magic[0] > 4);	    /* never WireGuard */
+	assert_true(disco_magic[0] > 4);	   /* never WireGuard */
 }
 
 static void test_seen(void **state)

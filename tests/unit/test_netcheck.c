@@ -90,11 +90,12 @@ static void test_report(void **state)
 	buf_writer_growable(&w, 4096);
 	assert_int_equal(netcheck_report_json(&r, &w), 0);
 	assert_int_equal(buf_put_u8(&w, 0), 0);
-	assert_string_equal((const char *)w.p,
-			    "{\"UDP\":true,\"IPv4\":true,\"IPv6\":true,\"MappingVariesByDestIP\":false,"
-			    "\"GlobalV4\":\"203.0.113.200:41641\",\"GlobalV6\":\"[2001:db8::200]:41641\","
-			    "\"PreferredDERP\":2,\"RegionLatency\":{\"1\":20000000,\"2\":10000000,"
-			    "\"3\":30000000}}");
+	assert_string_equal(
+		(const char *)w.p,
+		"{\"UDP\":true,\"IPv4\":true,\"IPv6\":true,\"MappingVariesByDestIP\":false,"
+		"\"GlobalV4\":\"203.0.113.200:41641\",\"GlobalV6\":\"[2001:db8::200]:41641\","
+		"\"PreferredDERP\":2,\"RegionLatency\":{\"1\":20000000,\"2\":10000000,"
+		"\"3\":30000000}}");
 	buf_writer_free(&w);
 
 	/* Second report: the NAT gives region 3's address another port (hard NAT), and
@@ -188,7 +189,8 @@ static void test_early_end(void **state)
 	struct netcheck nc;
 	struct netcheck_send s[64];
 	uint64_t t = 9000 * MS;
-	struct netmap_relay_node extra = { .hostname = (char *)"", .ipv4 = (char *)"192.0.2.99",
+	struct netmap_relay_node extra = { .hostname = (char *)"",
+					   .ipv4 = (char *)"192.0.2.99",
 					   .ipv6 = (char *)"" };
 
 	(void)state;

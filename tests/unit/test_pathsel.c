@@ -95,7 +95,8 @@ static void test_upgrade_and_fallback(void **state)
 		pathsel_tick(&p, now, &acts);
 		assert_int_equal(count(&acts, PATHSEL_ACT_PING), 1);
 		assert_non_null(ping_to(&acts, "192.168.1.5:41641"));
-		assert_int_equal(pong(&p, &acts, "192.168.1.5:41641", now + 2 * MS), PATHSEL_PONG_OK);
+		assert_int_equal(pong(&p, &acts, "192.168.1.5:41641", now + 2 * MS),
+				 PATHSEL_PONG_OK);
 	}
 
 	/* The direct path dies: pongs stop. Within the trust time it stays direct ... */
@@ -303,8 +304,8 @@ static void test_is_better(void **state)
 		{ "192.168.0.2:1", 30000, "203.0.113.2:1", 20000, false },  /* -50% */
 		{ "[2001:db8::1]:1", 20000, "203.0.113.2:1", 20000, true }, /* IPv6 +10 */
 		{ "203.0.113.2:1", 20000, "[2001:db8::1]:1", 20000, false },
-		{ "127.0.0.1:1", 40000, "203.0.113.2:1", 30000, true },	    /* loopback +50 */
-		{ "[fe80::1]:1", 20000, "10.0.0.1:1", 20000, true },	    /* 30+10 > 20 */
+		{ "127.0.0.1:1", 40000, "203.0.113.2:1", 30000, true }, /* loopback +50 */
+		{ "[fe80::1]:1", 20000, "10.0.0.1:1", 20000, true },	/* 30+10 > 20 */
 	};
 
 	(void)state;

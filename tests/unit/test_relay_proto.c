@@ -101,21 +101,21 @@ static void handshake(size_t split, bool mesh)
 	struct relay_client_info info;
 	uint8_t nonce[RELAY_NONCE_LEN];
 	assert_int_equal(decode_one(RELAY_ROLE_SERVER, o, olen, &f), RELAY_OK);
-	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, s.challenge,
-						   s.mesh_key, &client, &info, nonce),
+	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, s.challenge, s.mesh_key,
+						   &client, &info, nonce),
 			 RELAY_OK);
 	assert_memory_equal(client.b, c->pub.b, KEY_LEN);
 	assert_int_equal(!!(info.flags & RELAY_CF_MESH), mesh);
 	/* Without a mesh key the server refuses mesh peers, and only them. */
-	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, s.challenge, NULL,
-						   &client, &info, nonce),
+	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, s.challenge, NULL, &client,
+						   &info, nonce),
 			 mesh ? RELAY_E_MESH : RELAY_OK);
 	/* Another connection's challenge: a replayed CLIENT_INFO is refused. */
 	uint8_t other[RELAY_CHALLENGE_LEN];
 	memcpy(other, s.challenge, sizeof(other));
 	other[0] ^= 1;
-	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, other, s.mesh_key,
-						   &client, &info, nonce),
+	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, other, s.mesh_key, &client,
+						   &info, nonce),
 			 RELAY_E_CHALLENGE);
 	relay_conn_output_consume(c, olen);
 
@@ -193,8 +193,8 @@ static void test_server_info_rejects(void **state)
 	uint8_t ci[RELAY_FRAME_HEADER_LEN + RELAY_CLIENT_INFO_LEN];
 	struct node_public client;
 	struct relay_client_info info;
-	assert_int_equal(relay_hs_client_info_write(ci, &cpriv, &s.pub, s.challenge, 0, NULL, nonce),
-			 0);
+	assert_int_equal(
+		relay_hs_client_info_write(ci, &cpriv, &s.pub, s.challenge, 0, NULL, nonce), 0);
 	ci[sizeof(ci) - 1] ^= 0x80;
 	assert_int_equal(decode_one(RELAY_ROLE_SERVER, ci, sizeof(ci), &f), RELAY_OK);
 	assert_int_equal(relay_hs_client_info_read(&f, &s.priv, &s.pub, s.challenge, NULL, &client,
@@ -321,8 +321,10 @@ struct reject {
 
 static void test_rejects(void **state)
 {
-	static const char k32[] = "2121212121212121212121212121212121212121212121212121212121212121";
-	static const char z32[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	static const char k32[] =
+		"2121212121212121212121212121212121212121212121212121212121212121";
+	static const char z32[] =
+		"0000000000000000000000000000000000000000000000000000000000000000";
 	char hex[600];
 	struct {
 		const char *name;
@@ -337,18 +339,22 @@ static void test_rejects(void **state)
 		  RELAY_E_DIRECTION },
 		{ "client frame from server", RELAY_ROLE_CLIENT, "1000000000", NULL,
 		  RELAY_E_DIRECTION },
-		{ "keepalive with payload", RELAY_ROLE_CLIENT, "060000000100", NULL, RELAY_E_LENGTH },
+		{ "keepalive with payload", RELAY_ROLE_CLIENT, "060000000100", NULL,
+		  RELAY_E_LENGTH },
 		{ "send without packet", RELAY_ROLE_SERVER, "0400000020%s", k32, RELAY_E_LENGTH },
 		{ "send too large", RELAY_ROLE_SERVER, "0400010020", NULL, RELAY_E_LENGTH },
 		{ "length 4 GiB", RELAY_ROLE_SERVER, "04ffffffff", NULL, RELAY_E_LENGTH },
 		{ "send to zero key", RELAY_ROLE_SERVER, "0400000021%s00", z32, RELAY_E_KEY },
-		{ "ping short", RELAY_ROLE_CLIENT, "12000000070102030405060", NULL, RELAY_E_LENGTH },
+		{ "ping short", RELAY_ROLE_CLIENT, "12000000070102030405060", NULL,
+		  RELAY_E_LENGTH },
 		{ "note preferred 2", RELAY_ROLE_SERVER, "070000000102", NULL, RELAY_E_FLAGS },
 		{ "peer gone reason", RELAY_ROLE_CLIENT, "0800000021%s05", k32, RELAY_E_FLAGS },
 		{ "server key magic", RELAY_ROLE_CLIENT,
-		  "0100000038" "7765667472000001%s00000000000000000000000000000000", k32,
-		  RELAY_E_MAGIC },
-		{ "health control char", RELAY_ROLE_CLIENT, "1400000003610a62", NULL, RELAY_E_TEXT },
+		  "0100000038"
+		  "7765667472000001%s00000000000000000000000000000000",
+		  k32, RELAY_E_MAGIC },
+		{ "health control char", RELAY_ROLE_CLIENT, "1400000003610a62", NULL,
+		  RELAY_E_TEXT },
 		{ "health bad utf8", RELAY_ROLE_CLIENT, "1400000002c328", NULL, RELAY_E_TEXT },
 		{ "health overlong", RELAY_ROLE_CLIENT, "1400000002c0af", NULL, RELAY_E_TEXT },
 		{ "health too long", RELAY_ROLE_CLIENT, "1400000401", NULL, RELAY_E_LENGTH },
@@ -429,7 +435,8 @@ static void test_http(void **state)
 		{ "http/1.0", "HTTP/1.0 101 x\r\nUpgrade: weft-relay\r\n\r\n", RELAY_DEC_ERROR, 0 },
 		{ "bare LF", "HTTP/1.1 101 x\r\nUpgrade: weft-relay\nX: y\r\n\r\n", RELAY_DEC_ERROR,
 		  101 },
-		{ "no colon", "HTTP/1.1 101 x\r\nUpgrade weft-relay\r\n\r\n", RELAY_DEC_ERROR, 101 },
+		{ "no colon", "HTTP/1.1 101 x\r\nUpgrade weft-relay\r\n\r\n", RELAY_DEC_ERROR,
+		  101 },
 	};
 	size_t used;
 	int status;
@@ -494,10 +501,10 @@ static void test_relaymap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_handshake),      cmocka_unit_test(test_server_info_rejects),
-		cmocka_unit_test(test_pin),	       cmocka_unit_test(test_writers),
-		cmocka_unit_test(test_rejects),	       cmocka_unit_test(test_decoder_stream),
-		cmocka_unit_test(test_http),	       cmocka_unit_test(test_relaymap),
+		cmocka_unit_test(test_handshake), cmocka_unit_test(test_server_info_rejects),
+		cmocka_unit_test(test_pin),	  cmocka_unit_test(test_writers),
+		cmocka_unit_test(test_rejects),	  cmocka_unit_test(test_decoder_stream),
+		cmocka_unit_test(test_http),	  cmocka_unit_test(test_relaymap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,31 +9,28 @@
 #include "testutil.h"
 
 /* RFC 5769 2.1: a request with SOFTWARE, PRIORITY, ICE-CONTROLLED, USERNAME, MI, FINGERPRINT. */
-static const char rfc_request[] =
-	"000100582112a442b7e7a701bc34d686fa87dfae"
-	"802200105354554e20746573742063"
-	"6c69656e74"
-	"002400046e0001ff"
-	"80290008932ff9b151263b36"
-	"000600096576746a3a68367659202020"
-	"000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2"
-	"80280004e57a3bcf";
+static const char rfc_request[] = "000100582112a442b7e7a701bc34d686fa87dfae"
+				  "802200105354554e20746573742063"
+				  "6c69656e74"
+				  "002400046e0001ff"
+				  "80290008932ff9b151263b36"
+				  "000600096576746a3a68367659202020"
+				  "000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2"
+				  "80280004e57a3bcf";
 
 /* RFC 5769 2.2: IPv4 response, 192.0.2.1:32853. */
-static const char rfc_resp4[] =
-	"0101003c2112a442b7e7a701bc34d686fa87dfae"
-	"8022000b7465737420766563746f7220"
-	"002000080001a147e112a643"
-	"000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
-	"80280004c07d4c96";
+static const char rfc_resp4[] = "0101003c2112a442b7e7a701bc34d686fa87dfae"
+				"8022000b7465737420766563746f7220"
+				"002000080001a147e112a643"
+				"000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
+				"80280004c07d4c96";
 
 /* RFC 5769 2.3: IPv6 response, [2001:db8:1234:5678:11:2233:4455:6677]:32853. */
-static const char rfc_resp6[] =
-	"010100482112a442b7e7a701bc34d686fa87dfae"
-	"8022000b7465737420766563746f7220"
-	"002000140002a1470113a9faa5d3f179bc25f4b5bed2b9d9"
-	"00080014a382954e4be67bf11784c97c8292c275bfe3ed41"
-	"80280004c8fb0b4c";
+static const char rfc_resp6[] = "010100482112a442b7e7a701bc34d686fa87dfae"
+				"8022000b7465737420766563746f7220"
+				"002000140002a1470113a9faa5d3f179bc25f4b5bed2b9d9"
+				"00080014a382954e4be67bf11784c97c8292c275bfe3ed41"
+				"80280004c8fb0b4c";
 
 static const char rfc_password[] = "VOkJxbRl1RmTxUk/WvJxBt";
 
@@ -160,8 +157,7 @@ static void test_rejects(void **state)
 		{ "attribute length past body",
 		  "010100082112a442000102030405060708090a0b002000090001a147", STUN_E_ATTR },
 		{ "no address", "010100002112a442000102030405060708090a0b", STUN_E_NO_ADDRESS },
-		{ "bad family",
-		  "0101000c2112a442000102030405060708090a0b002000080003a147e112a643",
+		{ "bad family", "0101000c2112a442000102030405060708090a0b002000080003a147e112a643",
 		  STUN_E_ADDRESS },
 		{ "v4 with v6 length",
 		  "010100182112a442000102030405060708090a0b002000140001a147"
@@ -192,8 +188,7 @@ static void test_rejects(void **state)
 		  "002000080001a147e112a643",
 		  STUN_E_ORDER },
 		{ "integrity bad length",
-		  "0101000c2112a442000102030405060708090a0b000800080000000000000000",
-		  STUN_E_ATTR },
+		  "0101000c2112a442000102030405060708090a0b000800080000000000000000", STUN_E_ATTR },
 	};
 
 	(void)state;
@@ -241,9 +236,12 @@ static void test_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc5769),	    cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_mapped_fallback), cmocka_unit_test(test_rejects),
-		cmocka_unit_test(test_fingerprint_not_last), cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_rfc5769),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_mapped_fallback),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_fingerprint_not_last),
+		cmocka_unit_test(test_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

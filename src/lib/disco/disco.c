@@ -38,8 +38,7 @@ int disco_sender(const uint8_t *p, size_t n, struct disco_public *out)
 int disco_shared_init(struct disco_shared *s, const struct disco_private *ours,
 		      const struct disco_public *theirs)
 {
-	if (ct_is_zero(theirs->b, KEY_LEN) ||
-	    crypto_box_beforenm(s->k, theirs->b, ours->b) != 0) {
+	if (ct_is_zero(theirs->b, KEY_LEN) || crypto_box_beforenm(s->k, theirs->b, ours->b) != 0) {
 		mem_wipe(s, sizeof(*s));
 		return -EINVAL;
 	}

@@ -20,7 +20,7 @@ enum {
 	DISCO_NONCE_LEN = 24,
 	DISCO_TAG_LEN = 16,
 	DISCO_HEADER_LEN = DISCO_MAGIC_LEN + KEY_LEN + DISCO_NONCE_LEN, /* 62 */
-	DISCO_OVERHEAD = DISCO_HEADER_LEN + DISCO_TAG_LEN,		 /* 78 */
+	DISCO_OVERHEAD = DISCO_HEADER_LEN + DISCO_TAG_LEN,		/* 78 */
 	DISCO_TXID_LEN = 12,
 	DISCO_ENDPOINT_LEN = 18, /* 16-byte address (IPv4 mapped into IPv6) + port, big-endian */
 	DISCO_MAX_ENDPOINTS = 32,
@@ -73,16 +73,16 @@ struct disco_shared {
 
 enum disco_verdict {
 	DISCO_OK = 0,
-	DISCO_E_SHORT,	   /* shorter than the smallest message */
-	DISCO_E_MAGIC,	   /* not disco */
-	DISCO_E_AUTH,	   /* the box does not open: wrong key, forged or corrupted */
-	DISCO_E_TYPE,	   /* unknown message type */
-	DISCO_E_VERSION,   /* a version weft does not speak */
-	DISCO_E_LENGTH,	   /* wrong payload length for its type */
-	DISCO_E_ENDPOINT,  /* an endpoint that is unspecified, port 0, or too many */
-	DISCO_E_PADDING,   /* ping padding not zero */
-	DISCO_E_SENDER,	   /* the sender key is not the one expected (disco_open_from) */
-	DISCO_E_REPLAY,	   /* a ping transaction ID seen recently (disco_seen) */
+	DISCO_E_SHORT,	  /* shorter than the smallest message */
+	DISCO_E_MAGIC,	  /* not disco */
+	DISCO_E_AUTH,	  /* the box does not open: wrong key, forged or corrupted */
+	DISCO_E_TYPE,	  /* unknown message type */
+	DISCO_E_VERSION,  /* a version weft does not speak */
+	DISCO_E_LENGTH,	  /* wrong payload length for its type */
+	DISCO_E_ENDPOINT, /* an endpoint that is unspecified, port 0, or too many */
+	DISCO_E_PADDING,  /* ping padding not zero */
+	DISCO_E_SENDER,	  /* the sender key is not the one expected (disco_open_from) */
+	DISCO_E_REPLAY,	  /* a ping transaction ID seen recently (disco_seen) */
 	DISCO_VERDICT_COUNT,
 };
 

@@ -258,7 +258,8 @@ enum pathsel_pong_result pathsel_on_pong(struct pathsel_peer *p,
 	uint64_t lat;
 
 	for (size_t i = 0; i < PATHSEL_MAX_PINGS; i++) {
-		if (p->pings[i].used && sodium_memcmp(p->pings[i].txid, txid, DISCO_TXID_LEN) == 0) {
+		if (p->pings[i].used &&
+		    sodium_memcmp(p->pings[i].txid, txid, DISCO_TXID_LEN) == 0) {
 			pg = &p->pings[i];
 			break;
 		}

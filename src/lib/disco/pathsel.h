@@ -20,15 +20,15 @@
 
 #define PATHSEL_MS 1000000ULL
 /* The timing rules (Tailscale's magicsock values; docs/PROTOCOL.md 6.4). */
-#define PATHSEL_HEARTBEAT_NS (3000 * PATHSEL_MS)	/* ping the best path while active */
-#define PATHSEL_TRUST_NS (6500 * PATHSEL_MS)		/* direct only, this long after a pong */
+#define PATHSEL_HEARTBEAT_NS (3000 * PATHSEL_MS)       /* ping the best path while active */
+#define PATHSEL_TRUST_NS (6500 * PATHSEL_MS)	       /* direct only, this long after a pong */
 #define PATHSEL_SESSION_ACTIVE_NS (45000 * PATHSEL_MS) /* idle after this long without data */
-#define PATHSEL_UPGRADE_NS (60000 * PATHSEL_MS)	/* re-run discovery on a working path ... */
-#define PATHSEL_GOOD_ENOUGH_NS (5 * PATHSEL_MS)	/* ... unless it is at least this fast */
-#define PATHSEL_PING_INTERVAL_NS (5000 * PATHSEL_MS)	/* minimum gap between discovery pings */
-#define PATHSEL_PING_TIMEOUT_NS (5000 * PATHSEL_MS)	/* a pong later than this is forgotten */
-#define PATHSEL_CMM_INTERVAL_NS (5000 * PATHSEL_MS)	/* minimum gap between call-me-maybes */
-#define PATHSEL_BEST_DEAD_NS (30000 * PATHSEL_MS)	/* drop a best path silent this long */
+#define PATHSEL_UPGRADE_NS (60000 * PATHSEL_MS)	       /* re-run discovery on a working path ... */
+#define PATHSEL_GOOD_ENOUGH_NS (5 * PATHSEL_MS)	       /* ... unless it is at least this fast */
+#define PATHSEL_PING_INTERVAL_NS (5000 * PATHSEL_MS)   /* minimum gap between discovery pings */
+#define PATHSEL_PING_TIMEOUT_NS (5000 * PATHSEL_MS)    /* a pong later than this is forgotten */
+#define PATHSEL_CMM_INTERVAL_NS (5000 * PATHSEL_MS)    /* minimum gap between call-me-maybes */
+#define PATHSEL_BEST_DEAD_NS (30000 * PATHSEL_MS)      /* drop a best path silent this long */
 
 enum {
 	PATHSEL_MAX_CANDS = 64,
@@ -104,7 +104,7 @@ struct pathsel_peer {
 	uint64_t best_latency_ns;
 	uint64_t best_pong_ns;
 	uint64_t trust_until_ns;
-	bool trusted; /* the last route handed out was direct-only */
+	bool trusted;		    /* the last route handed out was direct-only */
 	uint64_t last_send_ns;	    /* data activity */
 	uint64_t last_discovery_ns; /* full discovery round */
 	uint64_t last_cmm_ns;

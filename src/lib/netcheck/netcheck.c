@@ -292,8 +292,9 @@ int netcheck_report_json(const struct netcheck_report *r, struct buf_writer *w)
 		   "{\"UDP\":%s,\"IPv4\":%s,\"IPv6\":%s,\"MappingVariesByDestIP\":%s,"
 		   "\"GlobalV4\":\"%s\",\"GlobalV6\":\"%s\",\"PreferredDERP\":%u,"
 		   "\"RegionLatency\":{",
-		   r->udp ? "true" : "false", r->ipv4 ? "true" : "false", r->ipv6 ? "true" : "false",
-		   r->mapping_varies_by_dest_ip ? "true" : "false", v4, v6, r->preferred_region);
+		   r->udp ? "true" : "false", r->ipv4 ? "true" : "false",
+		   r->ipv6 ? "true" : "false", r->mapping_varies_by_dest_ip ? "true" : "false", v4,
+		   v6, r->preferred_region);
 	bool first = true;
 	for (size_t i = 0; i < r->n_regions; i++) {
 		if (r->regions[i].latency_ns == 0)

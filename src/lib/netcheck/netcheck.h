@@ -22,8 +22,8 @@
 #include "stun/stun.h"
 
 #define NETCHECK_MS 1000000ULL
-#define NETCHECK_TIMEOUT_NS (5000 * NETCHECK_MS)  /* a whole report */
-#define NETCHECK_STAGGER_NS (100 * NETCHECK_MS)   /* between tries to one region */
+#define NETCHECK_TIMEOUT_NS (5000 * NETCHECK_MS)   /* a whole report */
+#define NETCHECK_STAGGER_NS (100 * NETCHECK_MS)	   /* between tries to one region */
 #define NETCHECK_HISTORY_NS (305000 * NETCHECK_MS) /* best-recent latency window */
 #define NETCHECK_STICKY_ABS_NS (10 * NETCHECK_MS)  /* keep the home unless 10 ms better ... */
 #define NETCHECK_ENOUGH_REGIONS 3		   /* ... stop early once this many answered */

@@ -92,10 +92,9 @@ static void relay_conn_frame(struct relay_conn *c, const struct relay_frame *f,
 		if (v == RELAY_OK && c->cfg.pin_server &&
 		    !ct_memeq(c->server.b, c->cfg.server_pin.b, KEY_LEN))
 			v = RELAY_E_KEY;
-		if (v == RELAY_OK &&
-		    relay_hs_client_info_write(buf, &c->cfg.key, &c->server, challenge,
-					       c->cfg.flags, c->cfg.mesh ? c->cfg.mesh_key : NULL,
-					       c->nonce) != 0)
+		if (v == RELAY_OK && relay_hs_client_info_write(
+					     buf, &c->cfg.key, &c->server, challenge, c->cfg.flags,
+					     c->cfg.mesh ? c->cfg.mesh_key : NULL, c->nonce) != 0)
 			v = RELAY_E_KEY;
 		if (v != RELAY_OK) {
 			relay_conn_fail(c, ev, v);
@@ -242,7 +241,7 @@ void relay_conn_output_consume(struct relay_conn *c, size_t n)
 
 bool relay_conn_is_stale(const struct relay_conn *c, uint64_t now_ns)
 {
-	uint64_t ka = c->params.keepalive_ms != 0 ? c->params.keepalive_ms
-						  : RELAY_DEFAULT_KEEPALIVE_MS;
+	uint64_t ka =
+		c->params.keepalive_ms != 0 ? c->params.keepalive_ms : RELAY_DEFAULT_KEEPALIVE_MS;
 	return now_ns - c->last_rx_ns > 2 * ka * 1000000ULL;
 }

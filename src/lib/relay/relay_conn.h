@@ -20,11 +20,11 @@ struct relay_conn_config {
 	struct node_private key; /* copied and wiped on free */
 	bool mesh;		 /* a mesh peer: mesh_key is the region's shared key */
 	uint8_t mesh_key[KEY_LEN];
-	uint8_t flags;		 /* RELAY_CF_PROBER, RELAY_CF_CAN_ACK_PINGS */
-	bool http;		 /* send an HTTP Upgrade request first */
-	const char *host;	 /* Host header (http) */
-	const char *path;	 /* default RELAY_HTTP_PATH */
-	bool pin_server;	 /* refuse any server key but server_pin */
+	uint8_t flags;	  /* RELAY_CF_PROBER, RELAY_CF_CAN_ACK_PINGS */
+	bool http;	  /* send an HTTP Upgrade request first */
+	const char *host; /* Host header (http) */
+	const char *path; /* default RELAY_HTTP_PATH */
+	bool pin_server;  /* refuse any server key but server_pin */
 	struct relay_public server_pin;
 };
 
@@ -38,15 +38,15 @@ enum relay_conn_state {
 
 enum relay_event_type {
 	RELAY_EV_NONE = 0,
-	RELAY_EV_READY,	      /* handshake done: data frames may flow */
-	RELAY_EV_PACKET,      /* f.key sent f.pkt[f.pkt_len] */
-	RELAY_EV_PEER_GONE,   /* f.key, f.reason */
-	RELAY_EV_PEER_PRESENT,/* f.key, f.ep, f.flags (watchers) */
+	RELAY_EV_READY,	       /* handshake done: data frames may flow */
+	RELAY_EV_PACKET,       /* f.key sent f.pkt[f.pkt_len] */
+	RELAY_EV_PEER_GONE,    /* f.key, f.reason */
+	RELAY_EV_PEER_PRESENT, /* f.key, f.ep, f.flags (watchers) */
 	RELAY_EV_KEEPALIVE,
-	RELAY_EV_PONG,	      /* f.ping: the answer to our PING */
-	RELAY_EV_HEALTH,      /* f.payload[f.len]: text, empty = healthy */
-	RELAY_EV_RESTARTING,  /* f.reconnect_ms, f.try_for_ms */
-	RELAY_EV_ERROR,	      /* verdict (and http_status) say why; the connection is dead */
+	RELAY_EV_PONG,	     /* f.ping: the answer to our PING */
+	RELAY_EV_HEALTH,     /* f.payload[f.len]: text, empty = healthy */
+	RELAY_EV_RESTARTING, /* f.reconnect_ms, f.try_for_ms */
+	RELAY_EV_ERROR,	     /* verdict (and http_status) say why; the connection is dead */
 };
 
 struct relay_event {
@@ -56,7 +56,8 @@ struct relay_event {
 	int http_status;
 };
 
-#define RELAY_CONN_OUT_MAX 4096 /* pending handshake/pong bytes before the peer is "not reading" */
+#define RELAY_CONN_OUT_MAX 4096 /* pending handshake/pong bytes before the peer is "not reading" \
+				 */
 
 struct relay_conn {
 	enum relay_conn_state state;

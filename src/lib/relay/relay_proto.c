@@ -182,7 +182,8 @@ enum relay_verdict relay_frame_parse(uint8_t type, const uint8_t *p, size_t n,
 		memcpy(out->key.b, p, KEY_LEN);
 		relay_get_endpoint(p + KEY_LEN, &out->ep);
 		out->flags = p[KEY_LEN + 18];
-		if (out->flags & ~(RELAY_PRESENT_REGULAR | RELAY_PRESENT_MESH | RELAY_PRESENT_PROBER))
+		if (out->flags &
+		    ~(RELAY_PRESENT_REGULAR | RELAY_PRESENT_MESH | RELAY_PRESENT_PROBER))
 			return RELAY_E_FLAGS;
 		return RELAY_OK;
 	case RELAY_FRAME_CLOSE_PEER:
@@ -287,7 +288,8 @@ void relay_mesh_proof(uint8_t out[static KEY_LEN], const uint8_t mesh_key[static
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, mesh_key, KEY_LEN, KEY_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)relay_mesh_label, sizeof(relay_mesh_label) - 1);
+	crypto_generichash_update(&st, (const uint8_t *)relay_mesh_label,
+				  sizeof(relay_mesh_label) - 1);
 	crypto_generichash_update(&st, challenge, RELAY_CHALLENGE_LEN);
 	crypto_generichash_update(&st, client, KEY_LEN);
 	crypto_generichash_update(&st, server->b, KEY_LEN);
@@ -305,7 +307,8 @@ void relay_hs_server_key_write(uint8_t *out, const struct relay_public *server,
 	       RELAY_CHALLENGE_LEN);
 }
 
-enum relay_verdict relay_hs_server_key_read(const struct relay_frame *f, struct relay_public *server,
+enum relay_verdict relay_hs_server_key_read(const struct relay_frame *f,
+					    struct relay_public *server,
 					    uint8_t challenge[static RELAY_CHALLENGE_LEN])
 {
 	if (f->type != RELAY_FRAME_SERVER_KEY)
@@ -338,7 +341,8 @@ int relay_hs_client_info_write(uint8_t *out, const struct node_private *priv,
 	plain[1] = flags;
 	memcpy(plain + 4, challenge, RELAY_CHALLENGE_LEN);
 	if (mesh_key != NULL)
-		relay_mesh_proof(plain + 4 + RELAY_CHALLENGE_LEN, mesh_key, challenge, pub.b, server);
+		relay_mesh_proof(plain + 4 + RELAY_CHALLENGE_LEN, mesh_key, challenge, pub.b,
+				 server);
 	relay_frame_header(out, RELAY_FRAME_CLIENT_INFO, RELAY_CLIENT_INFO_LEN);
 	memcpy(p, pub.b, KEY_LEN);
 	randombytes_buf(nonce, RELAY_NONCE_LEN);
@@ -600,9 +604,8 @@ enum relay_dec_result relay_http_response_parse(const uint8_t *p, size_t n, size
 		return RELAY_DEC_MORE;
 	}
 	/* Status line: "HTTP/1.1 NNN reason". */
-	if (end < 14 || memcmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5' ||
-	    p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' ||
-	    (p[12] != ' ' && p[12] != '\r'))
+	if (end < 14 || memcmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5' || p[10] < '0' ||
+	    p[10] > '9' || p[11] < '0' || p[11] > '9' || (p[12] != ' ' && p[12] != '\r'))
 		goto bad;
 	*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	off = 0;
@@ -675,22 +678,38 @@ const char *relay_verdict_name(enum relay_verdict v)
 const char *relay_frame_name(uint8_t type)
 {
 	switch ((enum relay_frame_type)type) {
-	case RELAY_FRAME_SERVER_KEY: return "server-key";
-	case RELAY_FRAME_CLIENT_INFO: return "client-info";
-	case RELAY_FRAME_SERVER_INFO: return "server-info";
-	case RELAY_FRAME_SEND_PACKET: return "send-packet";
-	case RELAY_FRAME_RECV_PACKET: return "recv-packet";
-	case RELAY_FRAME_KEEPALIVE: return "keepalive";
-	case RELAY_FRAME_NOTE_PREFERRED: return "note-preferred";
-	case RELAY_FRAME_PEER_GONE: return "peer-gone";
-	case RELAY_FRAME_PEER_PRESENT: return "peer-present";
-	case RELAY_FRAME_FORWARD_PACKET: return "forward-packet";
-	case RELAY_FRAME_WATCH_CONNS: return "watch-conns";
-	case RELAY_FRAME_CLOSE_PEER: return "close-peer";
-	case RELAY_FRAME_PING: return "ping";
-	case RELAY_FRAME_PONG: return "pong";
-	case RELAY_FRAME_HEALTH: return "health";
-	case RELAY_FRAME_RESTARTING: return "restarting";
+	case RELAY_FRAME_SERVER_KEY:
+		return "server-key";
+	case RELAY_FRAME_CLIENT_INFO:
+		return "client-info";
+	case RELAY_FRAME_SERVER_INFO:
+		return "server-info";
+	case RELAY_FRAME_SEND_PACKET:
+		return "send-packet";
+	case RELAY_FRAME_RECV_PACKET:
+		return "recv-packet";
+	case RELAY_FRAME_KEEPALIVE:
+		return "keepalive";
+	case RELAY_FRAME_NOTE_PREFERRED:
+		return "note-preferred";
+	case RELAY_FRAME_PEER_GONE:
+		return "peer-gone";
+	case RELAY_FRAME_PEER_PRESENT:
+		return "peer-present";
+	case RELAY_FRAME_FORWARD_PACKET:
+		return "forward-packet";
+	case RELAY_FRAME_WATCH_CONNS:
+		return "watch-conns";
+	case RELAY_FRAME_CLOSE_PEER:
+		return "close-peer";
+	case RELAY_FRAME_PING:
+		return "ping";
+	case RELAY_FRAME_PONG:
+		return "pong";
+	case RELAY_FRAME_HEALTH:
+		return "health";
+	case RELAY_FRAME_RESTARTING:
+		return "restarting";
 	}
 	return "unknown";
 }

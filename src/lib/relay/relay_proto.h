@@ -56,12 +56,13 @@ enum {
 	RELAY_HEALTH_MAX = 1024,
 	RELAY_PING_LEN = 8,
 	/* Handshake payloads. */
-	RELAY_SERVER_KEY_LEN = RELAY_MAGIC_LEN + KEY_LEN + RELAY_CHALLENGE_LEN,		/* 56 */
-	RELAY_CLIENT_PLAIN_LEN = 4 + RELAY_CHALLENGE_LEN + KEY_LEN,			/* 52 */
-	RELAY_CLIENT_INFO_LEN = KEY_LEN + RELAY_NONCE_LEN + RELAY_TAG_LEN + RELAY_CLIENT_PLAIN_LEN, /* 124 */
-	RELAY_SERVER_PLAIN_LEN = 4 + RELAY_CHALLENGE_LEN + 12,				/* 32 */
-	RELAY_SERVER_INFO_LEN = RELAY_NONCE_LEN + RELAY_TAG_LEN + RELAY_SERVER_PLAIN_LEN,	/* 72 */
-	RELAY_PEER_PRESENT_LEN = KEY_LEN + 16 + 2 + 1,					/* 51 */
+	RELAY_SERVER_KEY_LEN = RELAY_MAGIC_LEN + KEY_LEN + RELAY_CHALLENGE_LEN, /* 56 */
+	RELAY_CLIENT_PLAIN_LEN = 4 + RELAY_CHALLENGE_LEN + KEY_LEN,		/* 52 */
+	RELAY_CLIENT_INFO_LEN =
+		KEY_LEN + RELAY_NONCE_LEN + RELAY_TAG_LEN + RELAY_CLIENT_PLAIN_LEN,	  /* 124 */
+	RELAY_SERVER_PLAIN_LEN = 4 + RELAY_CHALLENGE_LEN + 12,				  /* 32 */
+	RELAY_SERVER_INFO_LEN = RELAY_NONCE_LEN + RELAY_TAG_LEN + RELAY_SERVER_PLAIN_LEN, /* 72 */
+	RELAY_PEER_PRESENT_LEN = KEY_LEN + 16 + 2 + 1,					  /* 51 */
 	RELAY_HTTP_MAX = 4096, /* an upgrade response larger than this is refused */
 };
 
@@ -69,8 +70,8 @@ extern const uint8_t relay_magic[RELAY_MAGIC_LEN]; /* "weftrly" + version 0x01 *
 
 /* CLIENT_INFO flags. */
 enum {
-	RELAY_CF_MESH = 1U << 0,	 /* a mesh peer: proof of the mesh key included */
-	RELAY_CF_PROBER = 1U << 1,	 /* a latency prober: not a real client */
+	RELAY_CF_MESH = 1U << 0,	  /* a mesh peer: proof of the mesh key included */
+	RELAY_CF_PROBER = 1U << 1,	  /* a latency prober: not a real client */
 	RELAY_CF_CAN_ACK_PINGS = 1U << 2, /* answers PING with PONG */
 	RELAY_CF_ALL = (1U << 3) - 1,
 };
@@ -92,20 +93,20 @@ enum relay_role {
 
 enum relay_verdict {
 	RELAY_OK = 0,
-	RELAY_E_TYPE,	    /* unknown frame type */
-	RELAY_E_DIRECTION,  /* a frame the other side may not send */
-	RELAY_E_LENGTH,	    /* wrong payload length for its type */
-	RELAY_E_MAGIC,	    /* SERVER_KEY without the magic */
-	RELAY_E_AUTH,	    /* a sealed handshake box does not open */
-	RELAY_E_CHALLENGE,  /* the handshake answers another connection's challenge */
-	RELAY_E_VERSION,    /* a protocol version weft does not speak */
-	RELAY_E_FLAGS,	    /* unknown flag bits, reserved bytes not zero, bad reason */
-	RELAY_E_MESH,	    /* mesh proof missing or wrong */
-	RELAY_E_KEY,	    /* a zero or low-order key */
-	RELAY_E_STATE,	    /* a frame out of order (handshake frames after it, data before) */
-	RELAY_E_HTTP,	    /* the upgrade response is malformed or not 101 */
-	RELAY_E_TOO_LONG,   /* HTTP response beyond RELAY_HTTP_MAX */
-	RELAY_E_TEXT,	    /* HEALTH text is not valid UTF-8 or holds control characters */
+	RELAY_E_TYPE,	   /* unknown frame type */
+	RELAY_E_DIRECTION, /* a frame the other side may not send */
+	RELAY_E_LENGTH,	   /* wrong payload length for its type */
+	RELAY_E_MAGIC,	   /* SERVER_KEY without the magic */
+	RELAY_E_AUTH,	   /* a sealed handshake box does not open */
+	RELAY_E_CHALLENGE, /* the handshake answers another connection's challenge */
+	RELAY_E_VERSION,   /* a protocol version weft does not speak */
+	RELAY_E_FLAGS,	   /* unknown flag bits, reserved bytes not zero, bad reason */
+	RELAY_E_MESH,	   /* mesh proof missing or wrong */
+	RELAY_E_KEY,	   /* a zero or low-order key */
+	RELAY_E_STATE,	   /* a frame out of order (handshake frames after it, data before) */
+	RELAY_E_HTTP,	   /* the upgrade response is malformed or not 101 */
+	RELAY_E_TOO_LONG,  /* HTTP response beyond RELAY_HTTP_MAX */
+	RELAY_E_TEXT,	   /* HEALTH text is not valid UTF-8 or holds control characters */
 	RELAY_VERDICT_COUNT,
 };
 
@@ -123,10 +124,10 @@ struct relay_frame {
 	struct node_public key2; /* dst of FORWARD_PACKET */
 	const uint8_t *pkt;	 /* SEND, RECV, FORWARD */
 	size_t pkt_len;
-	uint8_t reason;		 /* PEER_GONE */
-	uint8_t flags;		 /* PEER_PRESENT */
-	bool preferred;		 /* NOTE_PREFERRED */
-	struct netendpoint ep;	 /* PEER_PRESENT: where the peer connects from */
+	uint8_t reason;	       /* PEER_GONE */
+	uint8_t flags;	       /* PEER_PRESENT */
+	bool preferred;	       /* NOTE_PREFERRED */
+	struct netendpoint ep; /* PEER_PRESENT: where the peer connects from */
 	uint8_t ping[RELAY_PING_LEN];
 	uint32_t reconnect_ms, try_for_ms; /* RESTARTING */
 };
@@ -182,7 +183,8 @@ enum relay_dec_result relay_decoder_feed(struct relay_decoder *d, const uint8_t 
 void relay_hs_server_key_write(uint8_t *out, const struct relay_public *server,
 			       const uint8_t challenge[static RELAY_CHALLENGE_LEN]);
 /* From a parsed SERVER_KEY payload. */
-enum relay_verdict relay_hs_server_key_read(const struct relay_frame *f, struct relay_public *server,
+enum relay_verdict relay_hs_server_key_read(const struct relay_frame *f,
+					    struct relay_public *server,
 					    uint8_t challenge[static RELAY_CHALLENGE_LEN])
 	__attribute__((warn_unused_result));
 
@@ -210,17 +212,14 @@ int relay_hs_client_info_write(uint8_t *out, const struct node_private *priv,
  * challenge it sent on this connection, the version and flags and, for a
  * mesh peer, the proof against `mesh_key` (NULL: mesh peers refused).
  */
-enum relay_verdict relay_hs_client_info_read(const struct relay_frame *f,
-					     const struct relay_private *server_priv,
-					     const struct relay_public *server_pub,
-					     const uint8_t challenge[static RELAY_CHALLENGE_LEN],
-					     const uint8_t *mesh_key, struct node_public *client,
-					     struct relay_client_info *info,
-					     uint8_t client_nonce[static RELAY_NONCE_LEN])
-	__attribute__((warn_unused_result));
+enum relay_verdict relay_hs_client_info_read(
+	const struct relay_frame *f, const struct relay_private *server_priv,
+	const struct relay_public *server_pub, const uint8_t challenge[static RELAY_CHALLENGE_LEN],
+	const uint8_t *mesh_key, struct node_public *client, struct relay_client_info *info,
+	uint8_t client_nonce[static RELAY_NONCE_LEN]) __attribute__((warn_unused_result));
 
 struct relay_server_params {
-	uint32_t rate_bytes;   /* per-client token bucket, bytes/s (0: unlimited) */
+	uint32_t rate_bytes; /* per-client token bucket, bytes/s (0: unlimited) */
 	uint32_t burst_bytes;
 	uint32_t keepalive_ms; /* the server's keepalive interval */
 };
@@ -248,7 +247,7 @@ void relay_mesh_proof(uint8_t out[static KEY_LEN], const uint8_t mesh_key[static
 /* ---- Frame writers for the data path (header + fixed fields; the packet follows) ---- */
 
 enum {
-	RELAY_SEND_HEAD_LEN = RELAY_FRAME_HEADER_LEN + KEY_LEN,	    /* SEND/RECV_PACKET */
+	RELAY_SEND_HEAD_LEN = RELAY_FRAME_HEADER_LEN + KEY_LEN,	       /* SEND/RECV_PACKET */
 	RELAY_FORWARD_HEAD_LEN = RELAY_FRAME_HEADER_LEN + 2 * KEY_LEN, /* FORWARD_PACKET */
 	RELAY_SMALL_FRAME_MAX = RELAY_FRAME_HEADER_LEN + RELAY_PEER_PRESENT_LEN,
 };

@@ -20,8 +20,7 @@ int relay_node_url(const struct netmap_relay_node *n, bool tls, char *out, size_
 	else if (n->ipv4 != NULL && netaddr_parse(n->ipv4, &a) == 0 && a.family == NETADDR_V4)
 		len = snprintf(out, cap, "%s://%s:%u%s", scheme, n->ipv4, port, RELAY_HTTP_PATH);
 	else if (n->ipv6 != NULL && netaddr_parse(n->ipv6, &a) == 0 && a.family == NETADDR_V6)
-		len = snprintf(out, cap, "%s://[%s]:%u%s", scheme, n->ipv6, port,
-			       RELAY_HTTP_PATH);
+		len = snprintf(out, cap, "%s://[%s]:%u%s", scheme, n->ipv6, port, RELAY_HTTP_PATH);
 	else
 		return -EINVAL;
 	if (len < 0 || (size_t)len >= cap)

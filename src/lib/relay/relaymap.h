@@ -31,7 +31,6 @@ int relay_node_url(const struct netmap_relay_node *n, bool tls, char *out, size_
 size_t relay_node_stun_endpoints(const struct netmap_relay_node *n, struct netendpoint out[2]);
 
 /* The region with this ID, or NULL. */
-const struct netmap_relay_region *relay_region_find(const struct netmap_relaymap *m,
-						    uint32_t id);
+const struct netmap_relay_region *relay_region_find(const struct netmap_relaymap *m, uint32_t id);
 
 #endif

@@ -97,8 +97,8 @@ size_t stun_response_build(uint8_t out[static STUN_RESPONSE_MAX],
 		alen = 16;
 	else
 		return 0;
-	total = STUN_HEADER_LEN + STUN_ATTR_HDR + 4 + alen + STUN_ATTR_HDR +
-		sizeof(stun_software) + STUN_FINGERPRINT_LEN;
+	total = STUN_HEADER_LEN + STUN_ATTR_HDR + 4 + alen + STUN_ATTR_HDR + sizeof(stun_software) +
+		STUN_FINGERPRINT_LEN;
 	stun_put_header(out, STUN_BINDING_SUCCESS, total - STUN_HEADER_LEN, txid);
 
 	/* XOR-MAPPED-ADDRESS: port ^ top of the cookie, address ^ cookie || txid. */
@@ -130,12 +130,12 @@ static enum stun_verdict stun_decode_address(const uint8_t *hdr, const uint8_t *
 	if (v[1] == STUN_FAMILY_V4 && vlen == 8) {
 		uint8_t a[4];
 		for (int i = 0; i < 4; i++)
-			a[i] = v[4 + i] ^ (xor ? hdr[4 + i] : 0);
+			a[i] = v[4 + i] ^ (xor? hdr[4 + i] : 0);
 		netaddr_from_v4(&ep->addr, a);
 	} else if (v[1] == STUN_FAMILY_V6 && vlen == 20) {
 		uint8_t a[16];
 		for (int i = 0; i < 16; i++)
-			a[i] = v[4 + i] ^ (xor ? hdr[4 + i] : 0);
+			a[i] = v[4 + i] ^ (xor? hdr[4 + i] : 0);
 		netaddr_from_v6(&ep->addr, a);
 	} else {
 		return STUN_E_ADDRESS;
@@ -287,8 +287,8 @@ enum stun_verdict stun_response_parse(const uint8_t *p, size_t n, struct stun_ms
 	return STUN_OK;
 }
 
-bool stun_integrity_check(const uint8_t *p, size_t n, const struct stun_msg *m,
-			  const uint8_t *key, size_t keylen)
+bool stun_integrity_check(const uint8_t *p, size_t n, const struct stun_msg *m, const uint8_t *key,
+			  size_t keylen)
 {
 	uint8_t hdr[STUN_HEADER_LEN], mac[EVP_MAX_MD_SIZE];
 	size_t off = m->integrity_off, maclen = 0;

@@ -19,10 +19,10 @@ enum {
 	STUN_HEADER_LEN = 20,
 	STUN_TXID_LEN = 12,
 	STUN_MAGIC_COOKIE = 0x2112A442,
-	STUN_MSG_MAX = 548,	  /* the largest message weft accepts (RFC 5389 7.1 minimum MTU) */
-	STUN_REQUEST_LEN = 36,	  /* header + SOFTWARE("weft") + FINGERPRINT */
-	STUN_RESPONSE_MAX = 60,   /* header + XOR-MAPPED-ADDRESS(v6) + SOFTWARE + FINGERPRINT */
-	STUN_SOFTWARE_MAX = 763,  /* RFC 5389 15.10: fewer than 128 characters, 763 bytes */
+	STUN_MSG_MAX = 548,	 /* the largest message weft accepts (RFC 5389 7.1 minimum MTU) */
+	STUN_REQUEST_LEN = 36,	 /* header + SOFTWARE("weft") + FINGERPRINT */
+	STUN_RESPONSE_MAX = 60,	 /* header + XOR-MAPPED-ADDRESS(v6) + SOFTWARE + FINGERPRINT */
+	STUN_SOFTWARE_MAX = 763, /* RFC 5389 15.10: fewer than 128 characters, 763 bytes */
 };
 
 /* Message types (method Binding = 0x001 with the class bits). */
@@ -43,8 +43,8 @@ enum stun_attr_type {
 	STUN_ATTR_REALM = 0x0014,
 	STUN_ATTR_NONCE = 0x0015,
 	STUN_ATTR_XOR_MAPPED_ADDRESS = 0x0020,
-	STUN_ATTR_PRIORITY = 0x0024,	     /* ICE (RFC 8445) */
-	STUN_ATTR_USE_CANDIDATE = 0x0025,    /* ICE */
+	STUN_ATTR_PRIORITY = 0x0024,	  /* ICE (RFC 8445) */
+	STUN_ATTR_USE_CANDIDATE = 0x0025, /* ICE */
 	STUN_ATTR_SOFTWARE = 0x8022,
 	STUN_ATTR_ALTERNATE_SERVER = 0x8023,
 	STUN_ATTR_FINGERPRINT = 0x8028,
@@ -57,17 +57,17 @@ enum stun_attr_type {
 /* Why a datagram was not accepted; each has a counter in struct stun_counters. */
 enum stun_verdict {
 	STUN_OK = 0,
-	STUN_E_SHORT,	       /* shorter than a header, or length field beyond the datagram */
-	STUN_E_NOT_STUN,       /* top bits, magic cookie or length alignment wrong */
-	STUN_E_TYPE,	       /* not the message type asked for */
-	STUN_E_ATTR,	       /* attribute runs past the end, bad padding, bad length for its type */
-	STUN_E_UNKNOWN_ATTR,   /* a comprehension-required attribute weft does not understand */
-	STUN_E_DUPLICATE,      /* an attribute weft uses appears twice */
-	STUN_E_FINGERPRINT,    /* FINGERPRINT wrong, or not last */
-	STUN_E_ORDER,	       /* something after MESSAGE-INTEGRITY other than FINGERPRINT */
-	STUN_E_NO_ADDRESS,     /* a success response without a mapped address */
-	STUN_E_ADDRESS,	       /* an address attribute with a bad family or length */
-	STUN_E_TXID,	       /* transaction ID does not match (stun_response_parse_for) */
+	STUN_E_SHORT,	     /* shorter than a header, or length field beyond the datagram */
+	STUN_E_NOT_STUN,     /* top bits, magic cookie or length alignment wrong */
+	STUN_E_TYPE,	     /* not the message type asked for */
+	STUN_E_ATTR,	     /* attribute runs past the end, bad padding, bad length for its type */
+	STUN_E_UNKNOWN_ATTR, /* a comprehension-required attribute weft does not understand */
+	STUN_E_DUPLICATE,    /* an attribute weft uses appears twice */
+	STUN_E_FINGERPRINT,  /* FINGERPRINT wrong, or not last */
+	STUN_E_ORDER,	     /* something after MESSAGE-INTEGRITY other than FINGERPRINT */
+	STUN_E_NO_ADDRESS,   /* a success response without a mapped address */
+	STUN_E_ADDRESS,	     /* an address attribute with a bad family or length */
+	STUN_E_TXID,	     /* transaction ID does not match (stun_response_parse_for) */
 	STUN_VERDICT_COUNT,
 };
 
@@ -135,8 +135,8 @@ enum stun_verdict stun_response_parse(const uint8_t *p, size_t n, struct stun_ms
  * 5389 15.4) of a message stun_parse accepted. Weft's own binding exchanges
  * carry none; this exists for interoperating servers and the RFC 5769 vectors.
  */
-bool stun_integrity_check(const uint8_t *p, size_t n, const struct stun_msg *m,
-			  const uint8_t *key, size_t keylen);
+bool stun_integrity_check(const uint8_t *p, size_t n, const struct stun_msg *m, const uint8_t *key,
+			  size_t keylen);
 
 /* Counts one parse result. */
 void stun_count(struct stun_counters *c, enum stun_verdict v);
