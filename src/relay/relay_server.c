@@ -997,6 +997,22 @@ int relay_server_listen_raw(struct relay_server *rs, const char *addr_port)
 	return 0;
 }
 
+int relay_server_listen_raw_fd(struct relay_server *rs, int fd)
+{
+	struct evconnlistener *l, **nl;
+
+	nl = realloc(rs->listeners, (rs->n_listeners + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return -ENOMEM;
+	rs->listeners = nl;
+	evutil_make_socket_nonblocking(fd);
+	l = evconnlistener_new(rs->base, rs_accept_cb, rs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (l == NULL)
+		return -ENOMEM;
+	rs->listeners[rs->n_listeners++] = l;
+	return 0;
+}
+
 int relay_server_new(struct event_base *base, const struct relay_server_config *cfg,
 		     struct relay_server **out)
 {

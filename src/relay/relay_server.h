@@ -100,6 +100,8 @@ void relay_server_handle_http(struct evhttp_request *req, void *rs);
 /* Raw mode: the relay protocol straight on TCP, no HTTP (tests, benchmarks, trusted links). */
 int relay_server_listen_raw(struct relay_server *rs, const char *addr_port)
 	__attribute__((warn_unused_result));
+/* Raw mode on a listening TCP socket the caller made (taken over; closed on free). */
+int relay_server_listen_raw_fd(struct relay_server *rs, int fd) __attribute__((warn_unused_result));
 /* Takes ownership of an accepted socket speaking the raw protocol. */
 int relay_server_accept_fd(struct relay_server *rs, int fd, const struct sockaddr *sa,
 			   socklen_t salen) __attribute__((warn_unused_result));
