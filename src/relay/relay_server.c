@@ -92,7 +92,8 @@ TAILQ_HEAD(rs_client_list, rs_client);
 
 struct relay_server {
 	struct event_base *base;
-	struct relay_server_config cfg;
+	struct relay_server_config cfg; /* cfg.key wiped: the key lives in `key` */
+	struct relay_private *key;	/* sodium_malloc: guarded, locked, wiped on free */
 	struct relay_public pub;
 	struct nmindex clients; /* node key -> primary rs_client */
 	struct nmindex remotes; /* node key -> rs_remote */
@@ -555,7 +556,7 @@ static bool rs_handshake(struct rs_client *cl, const struct relay_frame *f)
 	enum relay_verdict v;
 	char fp[KEY_FINGERPRINT_LEN];
 
-	v = relay_hs_client_info_read(f, &rs->cfg.key, &rs->pub, cl->challenge,
+	v = relay_hs_client_info_read(f, rs->key, &rs->pub, cl->challenge,
 				      rs->cfg.has_mesh_key ? rs->cfg.mesh_key : NULL, &cl->key,
 				      &info, nonce);
 	relay_count(&rs->c.proto, v);
@@ -580,7 +581,7 @@ static bool rs_handshake(struct rs_client *cl, const struct relay_frame *f)
 		rs_client_close(cl, "too many clients");
 		return false;
 	}
-	if (relay_hs_server_info_write(out, &rs->cfg.key, &cl->key, nonce, &params) != 0) {
+	if (relay_hs_server_info_write(out, rs->key, &cl->key, nonce, &params) != 0) {
 		rs_client_close(cl, "server info");
 		return false;
 	}
@@ -1027,6 +1028,7 @@ int relay_server_new(struct event_base *base, const struct relay_server_config *
 	rs->cfg = *cfg;
 	rs->cfg.mesh_urls = NULL;
 	rs->cfg.mesh_ca_file = NULL;
+	mem_wipe(&rs->cfg.key, sizeof(rs->cfg.key));
 	if (rs->cfg.queue_depth == 0)
 		rs->cfg.queue_depth = 32;
 	if (rs->cfg.max_clients == 0)
@@ -1041,7 +1043,11 @@ int relay_server_new(struct event_base *base, const struct relay_server_config *
 	TAILQ_INIT(&rs->watchers);
 	nmindex_init(&rs->clients);
 	nmindex_init(&rs->remotes);
-	if (keys_public(rs->pub.b, rs->cfg.key.b) != 0) {
+	rs->key = sodium_malloc(sizeof(*rs->key));
+	if (rs->key == NULL)
+		goto fail;
+	*rs->key = cfg->key;
+	if (keys_public(rs->pub.b, rs->key->b) != 0) {
 		r = -EINVAL;
 		goto fail;
 	}
@@ -1075,8 +1081,7 @@ int relay_server_new(struct event_base *base, const struct relay_server_config *
 			if (m->url == NULL)
 				goto fail;
 			cc.url = cfg->mesh_urls[i];
-			memcpy(cc.key.b, rs->cfg.key.b,
-			       KEY_LEN); /* mesh links use the server key */
+			memcpy(cc.key.b, rs->key->b, KEY_LEN); /* mesh links use the server key */
 			cc.mesh = true;
 			memcpy(cc.mesh_key, cfg->mesh_key, KEY_LEN);
 			cc.watch = true;
@@ -1133,6 +1138,8 @@ void relay_server_free(struct relay_server *rs)
 	nmindex_fini(&rs->clients);
 	if (rs->bucket != NULL)
 		ev_token_bucket_cfg_free(rs->bucket);
+	if (rs->key != NULL)
+		sodium_free(rs->key); /* zeroes it */
 	mem_wipe(rs, sizeof(*rs));
 	free(rs);
 }
