@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_policy: hostile policy files. Every input is parsed; a refusal must
- * leave no policy behind and format its message within bounds.
+ * fuzz_policy: hostile policy files. Every input is parsed; an accepted policy
+ * is compiled for a small fixed tailnet (users, tagged nodes, a subnet router)
+ * and the compiled rules must be well formed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct policy_compiled *c = NULL;
 	struct policy_err err;
 	struct policy *p = NULL;
 	char msg[512];
@@ -66,6 +68,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_err_format(&err, msg, sizeof(msg));
 		return 0;
 	}
+	if (policy_compile(p, &topo, &c) == 0) {
+		for (size_t i = 0; i < topo.nnodes; i++) {
+			if (!json_is_array(policy_compiled_filter(c, i)) ||
+			    !json_is_array(policy_compiled_ssh(c, i)))
+				abort();
+			if (!policy_compiled_node_equal(c, i, c, i))
+				abort();
+			for (size_t j = 0; j < topo.nnodes; j++)
+				if (policy_compiled_can_see(c, i, j) !=
+				    policy_compiled_can_see(c, j, i))
+					abort();
+		}
+	}
+	policy_compiled_free(c);
 	policy_free(p);
 	return 0;
 }

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: ISC */
-/* test_policy: policy parsing: accepts, and every refusal with its place and wording. */
+/*
+ * test_policy: policy parsing (accepts and every refusal with its place),
+ * compilation to filter and SSH rules on a small tailnet, peer visibility,
+ * and a randomized diff of the compiled filters against the naive reference
+ * (tests/reference).
+ */
 #include <errno.h>
 
 #include "policy/policy.h"
+#include "policy_naive.h"
 #include "testutil.h"
 
 /* The tailnet the tests compile for. */
@@ -256,11 +262,386 @@ static void test_parse_rejects(void **state)
 	}
 }
 
+/* Compiles `text` and checks node `node`'s filter against the JSON `want`. */
+static void check_filter(const char *text, size_t node, const char *want)
+{
+	struct policy *p = parse_ok(text);
+	struct policy_compiled *c;
+	json_error_t jerr;
+	json_t *w = json_loads(want, 0, &jerr);
+	char *got;
+
+	assert_non_null(w);
+	assert_int_equal(policy_compile(p, &topo, &c), 0);
+	if (!json_equal(policy_compiled_filter(c, node), w)) {
+		got = json_dumps(policy_compiled_filter(c, node), JSON_COMPACT);
+		fail_msg("node %s:\n got %s\nwant %s\npolicy %s", nodes[node].name, got, want, text);
+	}
+	json_decref(w);
+	policy_compiled_free(c);
+	policy_free(p);
+}
+
+#define STAR_SRC                                                                                  \
+	"\"100.64.0.0-100.115.91.255\",\"100.115.94.0-100.127.255.255\","                        \
+	"\"fd7a:115c:a1e0::/48\",\"10.33.0.0/16\",\"192.168.1.0/24\""
+#define ALL_PORTS "{\"First\":0,\"Last\":65535}"
+
+static void test_compile_filter(void **state)
+{
+	static const struct {
+		const char *policy;
+		size_t node;
+		const char *want;
+	} cases[] = {
+		/* No acls or grants: everything is allowed. */
+		{"{}", N_A, "[{\"SrcIPs\":[" STAR_SRC "],\"DstPorts\":[{\"IP\":\"*\",\"Ports\":" ALL_PORTS
+			    "}]}]"},
+		/* An empty acls list allows nothing. */
+		{"{\"acls\": []}", N_A, "[]"},
+		/* Tags resolve to the nodes' addresses, "*" destinations reach every node. */
+		{"{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": [\"tag:server\"], "
+		 "\"dst\": [\"*:*\"]}]}",
+		 N_B,
+		 "[{\"SrcIPs\":[\"100.64.0.3\",\"fd7a:115c:a1e0::3\"],\"DstPorts\":[{\"IP\":\"*\","
+		 "\"Ports\":" ALL_PORTS "}]}]"},
+		/* Destinations are reduced to the node; other nodes get nothing. */
+		{"{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": [\"odin@example.com\"], "
+		 "\"proto\": \"tcp\", \"dst\": [\"tag:server:22,80-90\"]}]}",
+		 N_C,
+		 "[{\"SrcIPs\":[\"100.64.0.1\",\"fd7a:115c:a1e0::1\",\"100.64.0.6\",\"fd7a:115c:a1e0::6\"],"
+		 "\"DstPorts\":[{\"IP\":\"100.64.0.3\",\"Ports\":{\"First\":22,\"Last\":22}},"
+		 "{\"IP\":\"100.64.0.3\",\"Ports\":{\"First\":80,\"Last\":90}},"
+		 "{\"IP\":\"fd7a:115c:a1e0::3\",\"Ports\":{\"First\":22,\"Last\":22}},"
+		 "{\"IP\":\"fd7a:115c:a1e0::3\",\"Ports\":{\"First\":80,\"Last\":90}}],\"IPProto\":[6]}]"},
+		{"{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": [\"odin@example.com\"], "
+		 "\"dst\": [\"tag:server:22\"]}]}",
+		 N_B, "[]"},
+		/* Rules with the same sources merge; a subnet destination lands on its router. */
+		{"{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": [\"tag:server\"], "
+		 "\"dst\": [\"tag:router:22\"]}, {\"action\": \"accept\", \"src\": [\"tag:server\"], "
+		 "\"dst\": [\"lan:443\"]}]}",
+		 N_R,
+		 "[{\"SrcIPs\":[\"100.64.0.3\",\"fd7a:115c:a1e0::3\"],\"DstPorts\":["
+		 "{\"IP\":\"100.64.0.4\",\"Ports\":{\"First\":22,\"Last\":22}},"
+		 "{\"IP\":\"fd7a:115c:a1e0::4\",\"Ports\":{\"First\":22,\"Last\":22}},"
+		 "{\"IP\":\"10.33.1.0/24\",\"Ports\":{\"First\":443,\"Last\":443}}]}]"},
+		/* autogroup:self: the user's own nodes only, per node. */
+		{"{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}]}",
+		 N_A2,
+		 "[{\"SrcIPs\":[\"100.64.0.1\",\"fd7a:115c:a1e0::1\",\"100.64.0.6\",\"fd7a:115c:a1e0::6\"],"
+		 "\"DstPorts\":[{\"IP\":\"100.64.0.6\",\"Ports\":" ALL_PORTS "},"
+		 "{\"IP\":\"fd7a:115c:a1e0::6\",\"Ports\":" ALL_PORTS "}]}]"},
+		{"{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}]}",
+		 N_C, "[]"},
+		/* Exit routes are not sources and do not attract destinations. */
+		{"{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"8.8.8.0/24:53\"]}]}",
+		 N_E, "[]"},
+		/* Grants: protocol from `ip`, and app capabilities as CapGrant. */
+		{"{" OWNERS ", \"grants\": [{\"src\": [\"tag:router\"], \"dst\": [\"tag:server\"], "
+		 "\"ip\": [\"udp:53\"], \"app\": {\"example.com/cap/x\": [{\"k\": 1}]}}]}",
+		 N_C,
+		 "[{\"SrcIPs\":[\"100.64.0.4\",\"fd7a:115c:a1e0::4\",\"100.64.0.5\",\"fd7a:115c:a1e0::5\"],"
+		 "\"DstPorts\":[{\"IP\":\"100.64.0.3\",\"Ports\":{\"First\":53,\"Last\":53}},"
+		 "{\"IP\":\"fd7a:115c:a1e0::3\",\"Ports\":{\"First\":53,\"Last\":53}}],\"IPProto\":[17]},"
+		 "{\"SrcIPs\":[\"100.64.0.4\",\"fd7a:115c:a1e0::4\",\"100.64.0.5\",\"fd7a:115c:a1e0::5\"],"
+		 "\"CapGrant\":[{\"Dsts\":[\"100.64.0.3/32\",\"fd7a:115c:a1e0::3/128\"],"
+		 "\"CapMap\":{\"example.com/cap/x\":[{\"k\":1}]}}]}]"},
+		/* A via grant is enforced on the named routers only. */
+		{"{" OWNERS ", \"grants\": [{\"src\": [\"odin@example.com\"], \"dst\": "
+		 "[\"192.168.1.0/24\"], \"via\": [\"tag:exit\"], \"ip\": [\"*\"]}]}",
+		 N_E,
+		 "[{\"SrcIPs\":[\"100.64.0.1\",\"fd7a:115c:a1e0::1\",\"100.64.0.6\",\"fd7a:115c:a1e0::6\"],"
+		 "\"DstPorts\":[{\"IP\":\"192.168.1.0/24\",\"Ports\":" ALL_PORTS "}]}]"},
+		{"{" OWNERS ", \"grants\": [{\"src\": [\"odin@example.com\"], \"dst\": "
+		 "[\"10.33.0.0/16\"], \"via\": [\"tag:exit\"], \"ip\": [\"*\"]}]}",
+		 N_R, "[]"},
+		/* autogroup:danger-all is every address. */
+		{"{\"acls\": [{\"action\": \"accept\", \"src\": [\"autogroup:danger-all\"], \"dst\": "
+		 "[\"odin@example.com:443\"]}]}",
+		 N_A,
+		 "[{\"SrcIPs\":[\"*\"],\"DstPorts\":[{\"IP\":\"100.64.0.1\",\"Ports\":{\"First\":443,"
+		 "\"Last\":443}},{\"IP\":\"fd7a:115c:a1e0::1\",\"Ports\":{\"First\":443,\"Last\":443}}]}]"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_filter(cases[i].policy, cases[i].node, cases[i].want);
+}
+
+static void test_compile_ssh(void **state)
+{
+	struct policy *p = parse_ok(
+		"{" OWNERS ", \"ssh\": [{\"action\": \"accept\", \"src\": [\"autogroup:member\"], "
+		"\"dst\": [\"tag:server\"], \"users\": [\"autogroup:nonroot\"]}, {\"action\": "
+		"\"check\", \"src\": [\"group:admins\"], \"dst\": [\"tag:server\"], \"users\": "
+		"[\"root\"]}, {\"action\": \"accept\", \"src\": [\"autogroup:tagged\"], \"dst\": "
+		"[\"tag:server\"], \"users\": [\"ubuntu\"], \"acceptEnv\": [\"LC_*\"]}]}");
+	struct policy_compiled *c;
+	json_error_t jerr;
+	json_t *want = json_loads(
+		"[{\"principals\":[{\"nodeIP\":\"100.64.0.1\"},{\"nodeIP\":\"fd7a:115c:a1e0::1\"},"
+		"{\"nodeIP\":\"100.64.0.6\"},{\"nodeIP\":\"fd7a:115c:a1e0::6\"}],\"sshUsers\":"
+		"{\"root\":\"root\"},\"action\":{\"holdAndDelegate\":\"https://ctl.example/machine/ssh/"
+		"action/$SRC_NODE_ID/to/$DST_NODE_ID?local_user=$LOCAL_USER\"}},"
+		"{\"principals\":[{\"nodeIP\":\"100.64.0.1\"},{\"nodeIP\":\"fd7a:115c:a1e0::1\"},"
+		"{\"nodeIP\":\"100.64.0.2\"},{\"nodeIP\":\"fd7a:115c:a1e0::2\"},"
+		"{\"nodeIP\":\"100.64.0.6\"},{\"nodeIP\":\"fd7a:115c:a1e0::6\"}],\"sshUsers\":"
+		"{\"*\":\"=\",\"root\":\"\"},\"action\":{\"accept\":true,\"allowAgentForwarding\":true,"
+		"\"allowLocalPortForwarding\":true,\"allowRemotePortForwarding\":true}},"
+		"{\"principals\":[{\"nodeIP\":\"100.64.0.3\"},{\"nodeIP\":\"fd7a:115c:a1e0::3\"},"
+		"{\"nodeIP\":\"100.64.0.4\"},{\"nodeIP\":\"fd7a:115c:a1e0::4\"},"
+		"{\"nodeIP\":\"100.64.0.5\"},{\"nodeIP\":\"fd7a:115c:a1e0::5\"},"
+		"{\"nodeIP\":\"100.64.0.5\"},{\"nodeIP\":\"fd7a:115c:a1e0::5\"}],\"sshUsers\":"
+		"{\"ubuntu\":\"ubuntu\",\"root\":\"\"},\"acceptEnv\":[\"LC_*\"],\"action\":{\"accept\":"
+		"true,\"allowAgentForwarding\":true,\"allowLocalPortForwarding\":true,"
+		"\"allowRemotePortForwarding\":true}}]",
+		0, &jerr);
+
+	(void)state;
+	assert_non_null(want);
+	assert_int_equal(policy_compile(p, &topo, &c), 0);
+	if (!json_equal(policy_compiled_ssh(c, N_C), want))
+		fail_msg("got %s", json_dumps(policy_compiled_ssh(c, N_C), JSON_COMPACT));
+	assert_int_equal(json_array_size(policy_compiled_ssh(c, N_A)), 0);
+	json_decref(want);
+	policy_compiled_free(c);
+	policy_free(p);
+}
+
+static void test_visibility(void **state)
+{
+	struct policy *p = parse_ok("{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": "
+				    "[\"odin@example.com\"], \"dst\": [\"tag:server:22\"]}, "
+				    "{\"action\": \"accept\", \"src\": [\"thor@example.org\"], "
+				    "\"dst\": [\"autogroup:internet:*\"]}]}");
+	struct policy *q = parse_ok("{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": "
+				    "[\"odin@example.com\"], \"dst\": [\"tag:server:23\"]}, "
+				    "{\"action\": \"accept\", \"src\": [\"thor@example.org\"], "
+				    "\"dst\": [\"autogroup:internet:*\"]}]}");
+	struct policy_compiled *c, *d;
+
+	(void)state;
+	assert_int_equal(policy_compile(p, &topo, &c), 0);
+	assert_int_equal(policy_compile(q, &topo, &d), 0);
+	assert_true(policy_compiled_can_see(c, N_A, N_C));
+	assert_true(policy_compiled_can_see(c, N_C, N_A));
+	assert_true(policy_compiled_can_see(c, N_A2, N_C));
+	assert_false(policy_compiled_can_see(c, N_A, N_B));
+	assert_false(policy_compiled_can_see(c, N_A, N_A2));
+	assert_false(policy_compiled_can_see(c, N_A, N_A));
+	assert_true(policy_compiled_can_see(c, N_B, N_E)); /* exit node for the internet */
+	assert_false(policy_compiled_can_see(c, N_A, N_E));
+	assert_false(policy_compiled_can_see(c, N_A, 99));
+	/* The port change touches c only; the others keep their maps. */
+	assert_false(policy_compiled_node_equal(c, N_C, d, N_C));
+	assert_true(policy_compiled_node_equal(c, N_A, d, N_A));
+	assert_true(policy_compiled_node_equal(c, N_B, d, N_B));
+	assert_true(policy_compiled_node_equal(c, N_E, d, N_E));
+	policy_compiled_free(c);
+	policy_compiled_free(d);
+	policy_free(p);
+	policy_free(q);
+}
+
+/* ---- randomized: compiled filters vs the naive reference ---- */
+
+static bool range_has(const char *tok, const struct netaddr *a)
+{
+	char lo[NETADDR_STRLEN], *dash;
+	struct netaddr x, y;
+	struct netprefix pf;
+
+	if (strcmp(tok, "*") == 0)
+		return true;
+	if ((dash = strchr(tok, '-')) != NULL) {
+		snprintf(lo, sizeof(lo), "%.*s", (int)(dash - tok), tok);
+		assert_int_equal(netaddr_parse(lo, &x), 0);
+		assert_int_equal(netaddr_parse(dash + 1, &y), 0);
+		return x.family == a->family && netaddr_cmp(&x, a) <= 0 && netaddr_cmp(a, &y) <= 0;
+	}
+	assert_int_equal(netprefix_parse_loose(tok, &pf), 0);
+	return netprefix_contains(&pf, a);
+}
+
+/* Whether node d's compiled filter admits src -> dst:port/proto. */
+static bool filter_allows(const json_t *rules, const struct netaddr *src,
+			  const struct netaddr *dst, uint16_t port, uint8_t proto)
+{
+	const json_t *r, *v, *dp;
+	size_t i, k;
+
+	json_array_foreach(rules, i, r) {
+		const json_t *pr = json_object_get(r, "IPProto");
+		bool ok = false;
+
+		if (json_array_size(pr) == 0)
+			ok = proto == 6 || proto == 17 || proto == 1 || proto == 58;
+		json_array_foreach(pr, k, v)
+			ok |= json_integer_value(v) == proto;
+		if (!ok)
+			continue;
+		ok = false;
+		json_array_foreach(json_object_get(r, "SrcIPs"), k, v)
+			ok |= range_has(json_string_value(v), src);
+		if (!ok)
+			continue;
+		json_array_foreach(json_object_get(r, "DstPorts"), k, dp) {
+			const json_t *ports = json_object_get(dp, "Ports");
+
+			if (range_has(json_string_value(json_object_get(dp, "IP")), dst) &&
+			    json_integer_value(json_object_get(ports, "First")) <= port &&
+			    port <= json_integer_value(json_object_get(ports, "Last")))
+				return true;
+		}
+	}
+	return false;
+}
+
+static const char *pick(uint64_t *rng, const char *const *v, size_t n)
+{
+	return v[tu_rng(rng) % n];
+}
+
+static void test_differential(void **state)
+{
+	static const char *const tagsets[][2] = {
+		{NULL, NULL}, {"tag:a", NULL}, {"tag:b", NULL}, {"tag:a", "tag:b"}};
+	static const char *const srcs[] = {
+		"*",	      "u0@x.io",	  "u1@x.io",	      "u2@y.io",     "group:g0",
+		"group:g1", "tag:a",	  "tag:b",	      "autogroup:member", "autogroup:tagged",
+		"h0",	      "h1",	  "100.64.0.2",      "user:*@x.io", "fd7a:115c:a1e0::3"};
+	static const char *const dsts[] = {
+		"*",	      "u0@x.io",	  "u1@x.io",	  "group:g0",	      "tag:a",
+		"tag:b",      "autogroup:member", "autogroup:tagged", "autogroup:self", "h0",
+		"h1",	      "100.64.0.4",	  "autogroup:internet"};
+	static const char *const ports[] = {"*", "22", "80-443", "22,443", "0-1024"};
+	static const char *const protos[] = {"", "tcp", "udp", "icmp", "6"};
+	static const uint16_t probe_ports[] = {0, 22, 23, 80, 443, 1024, 8080};
+	static const uint8_t probe_protos[] = {6, 17, 1, 58, 47};
+	const struct policy_user ru[3] = {{1, "u0", "u0@x.io"}, {2, "u1", "u1@x.io"},
+					  {3, "u2", "u2@y.io"}};
+	struct netaddr ra[8][2];
+	struct policy_node rn[8];
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	size_t accepted = 0, checked = 0;
+
+	(void)state;
+	for (int round = 0; round < 300; round++) {
+		struct policy_topology rt = {.tailnet = "u0@x.io", .users = ru, .nusers = 3,
+					     .nodes = rn};
+		char text[8192], buf[64];
+		size_t off = 0, nacl = 1 + tu_rng(&rng) % 4;
+		struct policy_compiled *c;
+		struct policy_err err;
+		struct policy *p;
+
+		rt.nnodes = 3 + tu_rng(&rng) % 6;
+		memset(rn, 0, sizeof(rn));
+		for (size_t i = 0; i < rt.nnodes; i++) {
+			size_t ts = tu_rng(&rng) % 4;
+
+			snprintf(buf, sizeof(buf), "100.64.0.%zu", i + 1);
+			assert_int_equal(netaddr_parse(buf, &ra[i][0]), 0);
+			snprintf(buf, sizeof(buf), "fd7a:115c:a1e0::%zu", i + 1);
+			assert_int_equal(netaddr_parse(buf, &ra[i][1]), 0);
+			rn[i].id = i + 1;
+			rn[i].name = "n";
+			rn[i].addrs = ra[i];
+			rn[i].naddrs = 2;
+			rn[i].user = ts == 0 || tu_rng(&rng) % 2 ? (int)(tu_rng(&rng) % 3) : -1;
+			if (ts != 0 && rn[i].user < 0) {
+				rn[i].tags = tagsets[ts];
+				rn[i].ntags = tagsets[ts][1] ? 2 : 1;
+			}
+		}
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+					"{\"tagOwners\": {\"tag:a\": [], \"tag:b\": []}, "
+					"\"groups\": {\"group:g0\": [\"u0@x.io\", \"u2@y.io\"], "
+					"\"group:g1\": []}, \"hosts\": {\"h0\": \"100.64.0.1\", "
+					"\"h1\": \"100.64.0.4/30\"}, \"acls\": [");
+		for (size_t a = 0; a < nacl; a++) {
+			size_t ns = 1 + tu_rng(&rng) % 3, nd = 1 + tu_rng(&rng) % 3;
+			const char *proto = pick(&rng, protos, 5);
+
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+						"%s{\"action\": \"accept\", \"src\": [", a ? "," : "");
+			for (size_t k = 0; k < ns; k++)
+				off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\"%s\"",
+							k ? "," : "", pick(&rng, srcs, 15));
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "], \"dst\": [");
+			for (size_t k = 0; k < nd; k++)
+				off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\"%s:%s\"",
+							k ? "," : "", pick(&rng, dsts, 13),
+							strcmp(proto, "icmp") == 0
+								? "*"
+								: pick(&rng, ports, 5));
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "]%s%s%s}",
+						proto[0] ? ", \"proto\": \"" : "", proto,
+						proto[0] ? "\"" : "");
+		}
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "]}");
+		assert_true(off < sizeof(text));
+		if (policy_parse(text, off, rt.tailnet, &p, &err) < 0) {
+			/* Only the autogroup:self source rule may refuse these policies. */
+			assert_non_null(strstr(err.msg, "autogroup:self"));
+			continue;
+		}
+		accepted++;
+		assert_int_equal(policy_compile(p, &rt, &c), 0);
+		for (size_t s = 0; s < rt.nnodes; s++) {
+			for (size_t d = 0; d < rt.nnodes; d++) {
+				for (size_t pi = 0; pi < sizeof(probe_ports) / sizeof(probe_ports[0]);
+				     pi++) {
+					for (size_t qi = 0; qi < sizeof(probe_protos); qi++) {
+						uint16_t port = probe_ports[pi];
+						uint8_t proto = probe_protos[qi];
+						bool any = false;
+
+						for (int f = 0; f < 2; f++) {
+							bool want = policy_naive_allows(
+								p, &rt, s, &ra[s][f], d, &ra[d][f],
+								port, proto);
+							bool got = filter_allows(
+								policy_compiled_filter(c, d), &ra[s][f],
+								&ra[d][f], port, proto);
+
+							if (got != want)
+								fail_msg("round %d %zu->%zu port %u "
+									 "proto %u fam %d: naive %d "
+									 "compiled %d\n%s\n%s",
+									 round, s, d, port, proto, f,
+									 want, got, text,
+									 json_dumps(
+										 policy_compiled_filter(
+											 c, d),
+										 JSON_COMPACT));
+							checked++;
+							any |= want;
+						}
+						/* A node that may reach another sees it. */
+						if (any && s != d)
+							assert_true(policy_compiled_can_see(c, s, d));
+					}
+				}
+			}
+		}
+		policy_compiled_free(c);
+		policy_free(p);
+	}
+	assert_true(accepted > 100);
+	assert_true(checked > 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_accepts),
 		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_compile_filter),
+		cmocka_unit_test(test_compile_ssh),
+		cmocka_unit_test(test_visibility),
+		cmocka_unit_test(test_differential),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
