@@ -2,7 +2,7 @@
 /*
  * fuzz_policy: hostile policy files. Every input is parsed; an accepted policy
  * is compiled for a small fixed tailnet (users, tagged nodes, a subnet router)
- * and the compiled rules must be well formed.
+ * and its tests run, and the compiled rules must be well formed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_err_format(&err, msg, sizeof(msg));
 		return 0;
 	}
+	(void)!policy_check_tests(p, &topo, &err);
 	if (policy_compile(p, &topo, &c) == 0) {
 		for (size_t i = 0; i < topo.nnodes; i++) {
 			if (!json_is_array(policy_compiled_filter(c, i)) ||
@@ -81,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 		}
 	}
+	(void)policy_tag_may_own(p, "tag:server", "odin@example.com", tags_two, 2);
+	(void)policy_route_auto_approved(p, &topo, 3, &routes[0]);
 	policy_compiled_free(c);
 	policy_free(p);
 	return 0;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_policy: policy parsing (accepts and every refusal with its place),
- * compilation to filter and SSH rules on a small tailnet, peer visibility,
- * and a randomized diff of the compiled filters against the naive reference
- * (tests/reference).
+ * compilation to filter and SSH rules on a small tailnet, tests and sshTests,
+ * tag ownership, route approval, peer visibility, and a randomized diff of
+ * the compiled filters against the naive reference (tests/reference).
  */
 #include <errno.h>
 
@@ -409,6 +409,110 @@ static void test_compile_ssh(void **state)
 	policy_free(p);
 }
 
+static void test_tests(void **state)
+{
+	static const struct {
+		const char *tests;
+		const char *fail; /* NULL: all pass */
+	} cases[] = {
+		{"[{\"src\": \"odin@example.com\", \"accept\": [\"tag:server:22\", \"web:22\"], "
+		 "\"deny\": [\"tag:server:80\", \"thor@example.org:22\"]}]",
+		 NULL},
+		{"[{\"src\": \"tag:router\", \"proto\": \"udp\", \"accept\": [\"100.64.0.3:53\"], "
+		 "\"deny\": [\"100.64.0.3:22\"]}]",
+		 NULL},
+		{"[{\"src\": \"odin@example.com\", \"accept\": [\"tag:server:23\"]}]",
+		 "expected accept, got deny"},
+		{"[{\"src\": \"odin@example.com\", \"deny\": [\"tag:server:22\"]}]",
+		 "expected deny, got accept"},
+		{"[{\"src\": \"odin@example.com\", \"accept\": [\"tag:server:22,80\"]}]",
+		 "single number"},
+		{"[{\"src\": \"odin@example.com\", \"accept\": [\"tag:server:*\"]}]", "single number"},
+		{"[{\"src\": \"odin@example.com\", \"accept\": [\"lan:22\"]}]", "not a prefix"},
+		{"[{\"src\": \"odin@example.com\", \"accept\": [\"autogroup:self:22\"]}]",
+		 "not a valid test destination"},
+		{"[{\"src\": \"ghost@example.com\", \"accept\": [\"tag:server:22\"]}]",
+		 "resolves to no address"},
+		{"[{\"src\": \"group:none\", \"accept\": [\"tag:server:22\"]}]", "group not found"},
+		{"[{\"src\": \"odin@example.com\"}]", "needs accept or deny"},
+		{"[{\"accept\": [\"tag:server:22\"]}]", "src must be specified"},
+	};
+	char text[2048], msg[512];
+	struct policy_err err;
+	struct policy *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": [\"group:admins\"], "
+			 "\"dst\": [\"tag:server:22\"]}, {\"action\": \"accept\", \"src\": "
+			 "[\"tag:router\"], \"proto\": \"udp\", \"dst\": [\"tag:server:53\"]}], "
+			 "\"tests\": %s}",
+			 cases[i].tests);
+		p = parse_ok(text);
+		int rc = policy_check_tests(p, &topo, &err);
+
+		policy_err_format(&err, msg, sizeof(msg));
+		if (cases[i].fail == NULL && rc != 0)
+			fail_msg("case %zu failed: %s", i, msg);
+		if (cases[i].fail != NULL) {
+			assert_int_equal(rc, -EINVAL);
+			if (strstr(msg, cases[i].fail) == NULL || strstr(msg, "test(s) failed") == NULL)
+				fail_msg("case %zu: `%s' lacks `%s'", i, msg, cases[i].fail);
+		}
+		policy_free(p);
+	}
+	/* sshTests */
+	p = parse_ok("{" OWNERS ", \"ssh\": [{\"action\": \"check\", \"src\": [\"group:admins\"], "
+		     "\"dst\": [\"tag:server\"], \"users\": [\"root\"]}, {\"action\": \"accept\", "
+		     "\"src\": [\"autogroup:member\"], \"dst\": [\"tag:server\"], \"users\": "
+		     "[\"autogroup:nonroot\"]}], \"sshTests\": [{\"src\": \"odin@example.com\", "
+		     "\"dst\": [\"tag:server\"], \"accept\": [\"alice\"], \"check\": [\"root\"]}, "
+		     "{\"src\": \"thor@example.org\", \"dst\": [\"tag:server\"], \"accept\": "
+		     "[\"bob\"], \"deny\": [\"root\"]}]}");
+	assert_int_equal(policy_check_tests(p, &topo, &err), 0);
+	policy_free(p);
+	p = parse_ok("{" OWNERS ", \"ssh\": [{\"action\": \"accept\", \"src\": [\"group:admins\"], "
+		     "\"dst\": [\"tag:server\"], \"users\": [\"root\"]}], \"sshTests\": [{\"src\": "
+		     "\"thor@example.org\", \"dst\": [\"tag:server\"], \"accept\": [\"root\"]}]}");
+	assert_int_equal(policy_check_tests(p, &topo, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "expected accept, got deny"));
+	policy_free(p);
+}
+
+static void test_tag_owners_and_routes(void **state)
+{
+	struct policy *p = parse_ok(
+		"{" OWNERS ", \"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"tag:router\"], "
+		"\"0.0.0.0/0\": [\"thor@example.org\"]}, \"exitNode\": [\"tag:exit\"]}}");
+	struct netprefix route;
+
+	(void)state;
+	assert_true(policy_tag_is_defined(p, "tag:server"));
+	assert_false(policy_tag_is_defined(p, "tag:nope"));
+	assert_true(policy_tag_may_own(p, "tag:server", "odin@example.com", NULL, 0));
+	assert_true(policy_tag_may_own(p, "tag:server", "ODIN@example.com", NULL, 0));
+	assert_false(policy_tag_may_own(p, "tag:server", "thor@example.org", NULL, 0));
+	assert_false(policy_tag_may_own(p, "tag:server", NULL, NULL, 0));
+	assert_true(policy_tag_may_own(p, "tag:router", "odin@example.com", NULL, 0)); /* group */
+	assert_true(policy_tag_may_own(p, "tag:exit", NULL, t_router, 1));		/* by tag */
+	assert_false(policy_tag_may_own(p, "tag:exit", "odin@example.com", t_server, 1));
+	assert_false(policy_tag_may_own(p, "tag:nope", "odin@example.com", NULL, 0));
+
+	assert_int_equal(netprefix_parse("10.33.0.0/16", &route), 0);
+	assert_true(policy_route_auto_approved(p, &topo, N_R, &route));
+	assert_true(policy_route_auto_approved(p, &topo, N_E, &route)); /* e is tag:router too */
+	assert_false(policy_route_auto_approved(p, &topo, N_C, &route));
+	assert_int_equal(netprefix_parse("11.0.0.0/16", &route), 0);
+	assert_false(policy_route_auto_approved(p, &topo, N_R, &route));
+	assert_int_equal(netprefix_parse("0.0.0.0/0", &route), 0);
+	assert_true(policy_route_auto_approved(p, &topo, N_E, &route));
+	assert_false(policy_route_auto_approved(p, &topo, N_R, &route));
+	assert_true(policy_route_auto_approved(p, &topo, N_B, &route)); /* routes["0.0.0.0/0"] */
+	assert_false(policy_route_auto_approved(p, &topo, 99, &route));
+	policy_free(p);
+}
+
 static void test_visibility(void **state)
 {
 	struct policy *p = parse_ok("{" OWNERS ", \"acls\": [{\"action\": \"accept\", \"src\": "
@@ -640,6 +744,8 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_compile_filter),
 		cmocka_unit_test(test_compile_ssh),
+		cmocka_unit_test(test_tests),
+		cmocka_unit_test(test_tag_owners_and_routes),
 		cmocka_unit_test(test_visibility),
 		cmocka_unit_test(test_differential),
 	};
