@@ -542,6 +542,16 @@ static void test_visibility(void **state)
 	assert_true(policy_compiled_node_equal(c, N_A, d, N_A));
 	assert_true(policy_compiled_node_equal(c, N_B, d, N_B));
 	assert_true(policy_compiled_node_equal(c, N_E, d, N_E));
+	policy_compiled_free(d);
+	/* Node a2 leaves: c loses a peer, b keeps its (the exit node), a2 has no match. */
+	struct policy_topology less = topo;
+	less.nnodes = N_A2;
+	assert_int_equal(policy_compile(p, &less, &d), 0);
+	assert_false(policy_compiled_node_equal(c, N_C, d, N_C));
+	assert_true(policy_compiled_node_equal(c, N_B, d, N_B));
+	assert_true(policy_compiled_node_equal(c, N_A, d, N_A));
+	assert_false(policy_compiled_node_equal(c, N_A2, d, N_A2));
+	assert_false(policy_compiled_node_equal(d, N_C, c, N_C));
 	policy_compiled_free(c);
 	policy_compiled_free(d);
 	policy_free(p);

@@ -5,6 +5,7 @@
  * SSH rules, and the peer-visibility matrix. One arena per compilation.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,8 +52,30 @@ struct policy_compiled {
 	size_t n;
 	json_t **filter;
 	json_t **ssh;
-	uint8_t *see; /* n*n bits: bit i*n+j set when i's map lists j */
+	uint8_t *see;	  /* n*n bits: bit i*n+j set when i's map lists j */
+	struct idx *byid; /* node indexes sorted by node id, for comparing compilations */
 };
+
+struct idx {
+	uint64_t id;
+	size_t i;
+};
+
+static int cmpidx(const void *a, const void *b)
+{
+	const struct idx *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Index of the node with `id` in c, or SIZE_MAX. */
+static size_t find_id(const struct policy_compiled *c, uint64_t id)
+{
+	struct idx key = { .id = id }, *hit;
+
+	hit = bsearch(&key, c->byid, c->n, sizeof(*c->byid), cmpidx);
+	return hit != NULL ? hit->i : SIZE_MAX;
+}
 
 static int cmpstr(const void *a, const void *b)
 {
@@ -536,8 +559,14 @@ int policy_compile(const struct policy *p, const struct policy_topology *t,
 	rc = -ENOMEM;
 	if ((c->filter = calloc(c->n + 1, sizeof(*c->filter))) == NULL ||
 	    (c->ssh = calloc(c->n + 1, sizeof(*c->ssh))) == NULL ||
-	    (c->see = calloc((c->n * c->n + 7) / 8 + 1, 1)) == NULL)
+	    (c->see = calloc((c->n * c->n + 7) / 8 + 1, 1)) == NULL ||
+	    (c->byid = calloc(c->n + 1, sizeof(*c->byid))) == NULL)
 		goto fail;
+	for (i = 0; i < c->n; i++) {
+		c->byid[i].id = t->nodes[i].id;
+		c->byid[i].i = i;
+	}
+	qsort(c->byid, c->n, sizeof(*c->byid), cmpidx);
 	if ((rc = prepare_sources(p, c, &acls, &nacls, &cs)) < 0)
 		goto fail;
 	for (d = 0; d < c->n; d++) {
@@ -595,6 +624,7 @@ void policy_compiled_free(struct policy_compiled *c)
 	free(c->filter);
 	free(c->ssh);
 	free(c->see);
+	free(c->byid);
 	arena_free(c->arena);
 	free(c);
 }
@@ -626,26 +656,13 @@ bool policy_compiled_node_equal(const struct policy_compiled *a, size_t i,
 		return false;
 	/* The same peers, by node id, on both sides. */
 	for (x = 0; x < a->n; x++) {
-		bool in_a = policy_compiled_can_see(a, i, x), in_b = false;
-
-		for (y = 0; y < b->n; y++)
-			if (b->t->nodes[y].id == a->t->nodes[x].id) {
-				in_b = policy_compiled_can_see(b, j, y);
-				break;
-			}
-		if (in_a != in_b)
+		y = find_id(b, a->t->nodes[x].id);
+		if (policy_compiled_can_see(a, i, x) !=
+		    (y != SIZE_MAX && policy_compiled_can_see(b, j, y)))
 			return false;
 	}
-	for (y = 0; y < b->n; y++) {
-		bool found = false;
-
-		if (!policy_compiled_can_see(b, j, y))
-			continue;
-		for (x = 0; x < a->n; x++)
-			if (a->t->nodes[x].id == b->t->nodes[y].id)
-				found = true;
-		if (!found)
+	for (y = 0; y < b->n; y++)
+		if (policy_compiled_can_see(b, j, y) && find_id(a, b->t->nodes[y].id) == SIZE_MAX)
 			return false;
-	}
 	return true;
 }

@@ -5,6 +5,7 @@
  * hold-and-delegate action), check rules ahead of accept rules.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,29 +41,21 @@ static int plist_push(struct arena *a, struct plist *l, size_t i)
 	return 0;
 }
 
-static bool plist_has(const struct plist *l, size_t i)
-{
-	size_t k;
-
-	for (k = 0; k < l->n; k++)
-		if (l->v[k] == i)
-			return true;
-	return false;
-}
-
 static int principals(const struct policy *p, const struct policy_topology *t, struct arena *a,
 		      const struct policy_ssh *r, struct plist *out)
 {
-	struct plist seen = { 0 };
-	size_t k, i, m, times;
+	uint8_t *seen; /* node already listed by an earlier selector */
+	size_t k, i, m, times, start;
 	int rc;
 
+	if ((seen = arena_calloc(a, t->nnodes + 1, 1)) == NULL)
+		return -ENOMEM;
 	for (k = 0; k < r->nsrc; k++) {
 		const struct policy_alias *al = &r->src[k];
-		size_t start = out->n;
 
+		start = out->n;
 		for (i = 0; i < t->nnodes; i++) {
-			if (!policy_alias_has_node(p, t, al, i) || plist_has(&seen, i))
+			if (seen[i] || !policy_alias_has_node(p, t, al, i))
 				continue;
 			times = al->kind == POLICY_A_TAGGED ? t->nodes[i].ntags : 1;
 			for (m = 0; m < times; m++)
@@ -70,9 +63,7 @@ static int principals(const struct policy *p, const struct policy_topology *t, s
 					return rc;
 		}
 		for (i = start; i < out->n; i++)
-			if (!plist_has(&seen, out->v[i]) &&
-			    (rc = plist_push(a, &seen, out->v[i])) < 0)
-				return rc;
+			seen[out->v[i]] = 1;
 	}
 	return 0;
 }
