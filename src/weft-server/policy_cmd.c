@@ -188,7 +188,8 @@ static int load_policy(const char *path, const char *tailnet, struct policy **ou
 	rc = policy_parse((const char *)buf, len, tailnet, out, &err);
 	free(buf);
 	if (rc < 0)
-		fprintf(stderr, "%s:%s\n", path, policy_err_format(&err, msg, sizeof(msg)));
+		fprintf(stderr, "%s:%s%s\n", path, err.line > 0 ? "" : " ",
+			policy_err_format(&err, msg, sizeof(msg)));
 	return rc;
 }
 

@@ -33,6 +33,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		if (out[size] != '\0')
 			abort();
+		/* Outside comments nothing but trailing commas changes; strings never. */
+		for (size_t i = 0, in_str = 0, esc = 0; i < size; i++) {
+			if (in_str && in[i] != out[i])
+				abort();
+			if (!in_str && in[i] != out[i] && out[i] != ' ')
+				abort();
+			if (in_str && esc)
+				esc = 0;
+			else if (in_str && in[i] == '\\')
+				esc = 1;
+			else if (in[i] == '"' && out[i] == '"')
+				in_str = !in_str;
+		}
 		/* A path made of the first bytes of the input. */
 		n = size < sizeof(path) - 1 ? size : sizeof(path) - 1;
 		memcpy(path, in, n);
