@@ -52,8 +52,7 @@ static int load_prefixes(struct arena *a, const json_t *v, const char *what, con
 		return 0;
 	if (!json_is_array(v) || (p = arena_calloc(a, json_array_size(v) + 1, sizeof(*p))) == NULL)
 		return -EINVAL;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		if (!json_is_string(e) || netprefix_parse_loose(json_string_value(e), &p[i]) < 0) {
 			fprintf(stderr, "topology: node %s: %s[%zu] is not a prefix\n", node, what,
 				i);
@@ -101,8 +100,7 @@ static int topo_load(const char *path, struct topo *tp)
 	nodes = arena_calloc(tp->a, json_array_size(jn) + 1, sizeof(*nodes));
 	if (users == NULL || nodes == NULL)
 		return -ENOMEM;
-	json_array_foreach(ju, i, e)
-	{
+	json_array_foreach(ju, i, e) {
 		users[i].id = i + 1;
 		users[i].name = json_string_value(json_object_get(e, "name"));
 		users[i].login = json_string_value(json_object_get(e, "email"));
@@ -111,8 +109,7 @@ static int topo_load(const char *path, struct topo *tp)
 		if (users[i].login == NULL)
 			users[i].login = users[i].name;
 	}
-	json_array_foreach(jn, i, e)
-	{
+	json_array_foreach(jn, i, e) {
 		struct policy_node *n = &nodes[i];
 		const char *user = json_string_value(json_object_get(e, "user"));
 		const char **tags;
@@ -134,8 +131,7 @@ static int topo_load(const char *path, struct topo *tp)
 		if ((tags = arena_calloc(tp->a, json_array_size(jt) + 1, sizeof(*tags))) == NULL ||
 		    (addrs = arena_calloc(tp->a, 2, sizeof(*addrs))) == NULL)
 			return -ENOMEM;
-		json_array_foreach(jt, k, tv)
-		{
+		json_array_foreach(jt, k, tv) {
 			if ((tags[k] = json_string_value(tv)) == NULL) {
 				fprintf(stderr, "%s: node %s: tags[%zu] is not a string\n", path,
 					n->name, k);

@@ -141,6 +141,7 @@ static void test_parse_rejects(void **state)
 		{"{\"acls\": [}", "", 1},
 		{"{\n\"acls\": [],\n\"acls\": []}", "duplicate", 3},
 		{"{\"bogus\": 1}", "unknown field bogus", 1},
+		{"{\"acls\": [],\n \"ACLs\": []}", "duplicate field", 2},
 		{"{\n  \"acls\": [\n    {\"action\": \"deny\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}]}",
 		 "action=\"deny\" is not supported", 3},
 		{"{\"acls\": [{\"src\": [\"*\"], \"dst\": [\"*:*\"]}]}", "action must be specified", 1},

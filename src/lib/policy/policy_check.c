@@ -271,15 +271,15 @@ static enum ssh_verdict ssh_eval(const struct policy_topology *t, const json_t *
 	const json_t *r, *pr, *m;
 	size_t i, k, j;
 
-	json_array_foreach(rules, i, r)
-	{
+	json_array_foreach(rules, i, r) {
 		bool match = false;
 		const char *local;
 
-		json_array_foreach(json_object_get(r, "principals"), k,
-				   pr) for (j = 0; j < t->nodes[s].naddrs; j++) match |=
-			strcmp(json_string_value(json_object_get(pr, "nodeIP")),
-			       netaddr_format(&t->nodes[s].addrs[j], buf, sizeof(buf))) == 0;
+		json_array_foreach(json_object_get(r, "principals"), k, pr)
+			for (j = 0; j < t->nodes[s].naddrs; j++)
+				match |= strcmp(json_string_value(json_object_get(pr, "nodeIP")),
+						netaddr_format(&t->nodes[s].addrs[j], buf,
+							       sizeof(buf))) == 0;
 		if (!match)
 			continue;
 		m = json_object_get(r, "sshUsers");

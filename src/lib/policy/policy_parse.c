@@ -143,7 +143,9 @@ static json_t *get(const json_t *obj, const char *key)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, k, v) if (strcasecmp(k, key) == 0) return v;
+	json_object_foreach((json_t *)obj, k, v)
+		if (strcasecmp(k, key) == 0)
+			return v;
 	return NULL;
 }
 
@@ -155,10 +157,13 @@ static int check_keys(struct pctx *c, const json_t *obj, const char *path, const
 	json_t *v;
 	size_t i;
 
-	json_object_foreach((json_t *)obj, k, v)
-	{
+	json_object_foreach((json_t *)obj, k, v) {
 		if (k[0] == '#')
 			continue;
+		if (get(obj, k) != v) {
+			path_key(where, path, k);
+			return fail(c, where, "duplicate field %s (names match regardless of case)", k);
+		}
 		for (i = 0; known[i] != NULL; i++)
 			if (strcasecmp(k, known[i]) == 0)
 				break;
@@ -188,8 +193,7 @@ static int get_strv(struct pctx *c, const json_t *v, const char *path, const cha
 	s = arena_calloc(c->a, json_array_size(v) + 1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		if (!json_is_string(e)) {
 			path_index(where, path, i);
 			return fail(c, where, "expected a string, got %s", type_name(e));
@@ -534,8 +538,7 @@ static int parse_groups(struct pctx *c, const json_t *v)
 		return fail(c, "groups", "expected an object, got %s", type_name(v));
 	if ((g = arena_calloc(c->a, json_object_size(v) + 1, sizeof(*g))) == NULL)
 		return -ENOMEM;
-	json_object_foreach((json_t *)v, k, m)
-	{
+	json_object_foreach((json_t *)v, k, m) {
 		path_key(where, "groups", k);
 		if (strncmp(k, "group:", 6) != 0 || k[6] == '\0')
 			return fail(c, where, "group names must start with \"group:\"");
@@ -574,8 +577,7 @@ static int parse_hosts(struct pctx *c, const json_t *v)
 		return fail(c, "hosts", "expected an object, got %s", type_name(v));
 	if ((h = arena_calloc(c->a, json_object_size(v) + 1, sizeof(*h))) == NULL)
 		return -ENOMEM;
-	json_object_foreach((json_t *)v, k, m)
-	{
+	json_object_foreach((json_t *)v, k, m) {
 		path_key(where, "hosts", k);
 		if (k[0] == '\0' || strchr(k, '@') != NULL || strchr(k, ':') != NULL ||
 		    strcmp(k, "*") == 0)
@@ -608,8 +610,7 @@ static int parse_tag_owners(struct pctx *c, const json_t *v)
 		return fail(c, "tagOwners", "expected an object, got %s", type_name(v));
 	if ((t = arena_calloc(c->a, json_object_size(v) + 1, sizeof(*t))) == NULL)
 		return -ENOMEM;
-	json_object_foreach((json_t *)v, k, m)
-	{
+	json_object_foreach((json_t *)v, k, m) {
 		path_key(where, "tagOwners", k);
 		if (!tag_name_ok(k))
 			return fail(c, where,
@@ -921,8 +922,7 @@ static int parse_rules(struct pctx *c, const json_t *acls, const json_t *grants)
 	if (acls != NULL && !json_is_null(acls)) {
 		if (!json_is_array(acls))
 			return fail(c, "acls", "expected an array, got %s", type_name(acls));
-		json_array_foreach(acls, i, e)
-		{
+		json_array_foreach(acls, i, e) {
 			path_index(where, "acls", i);
 			if ((acl = acl_push(c, &l)) == NULL)
 				return -ENOMEM;
@@ -933,8 +933,7 @@ static int parse_rules(struct pctx *c, const json_t *acls, const json_t *grants)
 	if (grants != NULL && !json_is_null(grants)) {
 		if (!json_is_array(grants))
 			return fail(c, "grants", "expected an array, got %s", type_name(grants));
-		json_array_foreach(grants, i, e)
-		{
+		json_array_foreach(grants, i, e) {
 			path_index(where, "grants", i);
 			if ((rc = parse_grant(c, e, where, &l)) < 0)
 				return rc;
@@ -1026,8 +1025,7 @@ static int parse_ssh(struct pctx *c, const json_t *v)
 		return fail(c, "ssh", "expected an array, got %s", type_name(v));
 	if ((rules = arena_calloc(c->a, json_array_size(v) + 1, sizeof(*rules))) == NULL)
 		return -ENOMEM;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		struct policy_ssh *r = &rules[i];
 		char *a;
 
@@ -1130,8 +1128,7 @@ static int parse_auto_approvers(struct pctx *c, const json_t *v)
 				    type_name(routes));
 		if ((r = arena_calloc(c->a, json_object_size(routes) + 1, sizeof(*r))) == NULL)
 			return -ENOMEM;
-		json_object_foreach(routes, k, m)
-		{
+		json_object_foreach(routes, k, m) {
 			path_key(where, "autoApprovers.routes", k);
 			if (netprefix_parse(k, &r[i].prefix) < 0)
 				return fail(c, where, "\"%s\" is not a valid CIDR prefix", k);
@@ -1162,8 +1159,7 @@ static int parse_node_attrs(struct pctx *c, const json_t *v)
 		return fail(c, "nodeAttrs", "expected an array, got %s", type_name(v));
 	if ((na = arena_calloc(c->a, json_array_size(v) + 1, sizeof(*na))) == NULL)
 		return -ENOMEM;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		path_index(path, "nodeAttrs", i);
 		if (!json_is_object(e))
 			return fail(c, path, "expected an object, got %s", type_name(e));
@@ -1271,8 +1267,7 @@ static int parse_tests(struct pctx *c, const json_t *v)
 		return fail(c, "tests", "expected an array, got %s", type_name(v));
 	if ((t = arena_calloc(c->a, json_array_size(v) + 1, sizeof(*t))) == NULL)
 		return -ENOMEM;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		const char *bad = NULL;
 
 		path_index(path, "tests", i);
@@ -1337,8 +1332,7 @@ static int parse_ssh_tests(struct pctx *c, const json_t *v)
 		return fail(c, "sshTests", "expected an array, got %s", type_name(v));
 	if ((t = arena_calloc(c->a, json_array_size(v) + 1, sizeof(*t))) == NULL)
 		return -ENOMEM;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		path_index(path, "sshTests", i);
 		if (!json_is_object(e))
 			return fail(c, path, "expected an object, got %s", type_name(e));
