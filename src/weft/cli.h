@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "weft/flags.h"
+#include "cli/flags.h"
 
 enum cli_exit {
 	CLI_EXIT_OK = 0,

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "weft/flags.h"
+#include "cli/flags.h"
 
 enum cli_pref {
 	CLI_PREF_LOGIN_SERVER,

@@ -149,6 +149,14 @@ static void cc_auth_url(void *arg, const char *url)
 	struct backend *be = arg;
 
 	snprintf(be->auth_url, sizeof(be->auth_url), "%s", url);
+	/*
+	 * The server no longer knows our node key (deleted, or expired and not
+	 * renewed): its peers have dropped us, so drop them too rather than keep
+	 * a stale tailnet (Tailscale does the same). A server that is merely down
+	 * never gets here.
+	 */
+	if (be->nm != NULL)
+		backend_unapply(be);
 	backend_set_state(be, BACKEND_NEEDS_LOGIN);
 	backend_notify(be, json_pack("{s:s}", "BrowseToURL", url));
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weft/flags.h"
+#include "cli/flags.h"
 #include "weft/prefflags.h"
 
 #define MAX_WORDS 32

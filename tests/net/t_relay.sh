@@ -76,7 +76,8 @@ echo "$rep" | jq -e '(.GlobalV4 | startswith("10.9.0.2:")) and (.PreferredDERP =
 	and (.RegionLatency | length == 2)' >/dev/null || fail "netcheck report: $rep"
 # Unsolicited and malformed datagrams to the STUN port are dropped and counted.
 nsx A bash -c 'printf "not stun at all" >/dev/udp/10.9.0.1/3478'
-wait_until 5 test "$(counter '.stun.rejected["not-stun"] + .stun.rejected.short')" -ge 1 ||
+stun_rejected() { [ "$(counter '.stun.rejected["not-stun"] + .stun.rejected.short')" -ge 1 ]; }
+wait_until 5 stun_rejected ||
 	fail "malformed STUN not counted: $(counters | jq -c .stun)"
 
 log "two clients exchange packets by key (HTTP upgrade <-> raw)"

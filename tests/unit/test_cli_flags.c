@@ -3,7 +3,7 @@
 #include <stdbool.h>
 
 #include "testutil.h"
-#include "weft/flags.h"
+#include "cli/flags.h"
 
 struct vals {
 	bool b, t;

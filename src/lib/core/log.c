@@ -88,6 +88,33 @@ static size_t log_quote(char *buf, size_t cap, size_t off, const char *s)
 	return off;
 }
 
+/* Appends s to buf as the inside of a JSON string (RFC 8259 escapes). */
+static size_t log_quote_json(char *buf, size_t cap, size_t off, const char *s)
+{
+	for (; *s != '\0' && off + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			buf[off++] = '\\';
+			buf[off++] = (char)ch;
+		} else if (ch == '\n') {
+			buf[off++] = '\\';
+			buf[off++] = 'n';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			off += (size_t)snprintf(buf + off, cap - off, "\\u%04x", ch);
+		} else {
+			buf[off++] = (char)ch;
+		}
+	}
+	return off;
+}
+
+static bool log_json;
+
+void log_set_json(bool on)
+{
+	log_json = on;
+}
+
 static void log_vemit(enum log_level level, int errnum, const char *func, const char *fmt,
 		      va_list ap) __attribute__((format(printf, 4, 0)));
 
@@ -103,6 +130,26 @@ static void log_vemit(enum log_level level, int errnum, const char *func, const 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
+	if (log_json) {
+		n = snprintf(line, sizeof(line),
+			     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\","
+			     "\"prog\":\"%s\",\"message\":\"",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, ts.tv_nsec / 1000000, log_level_names[level], log_prog);
+		off = n > 0 ? (size_t)n : 0;
+		off = log_quote_json(line, sizeof(line), off, msg);
+		if (func != NULL && off + 16 < sizeof(line))
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "\",\"func\":\"%s", func);
+		if (errnum != 0 && off + 16 < sizeof(line)) {
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "\",\"error\":\"");
+			off = log_quote_json(line, sizeof(line), off, strerror(errnum));
+		}
+		if (off > sizeof(line) - 4)
+			off = sizeof(line) - 4;
+		memcpy(line + off, "\"}", 2);
+		off += 2;
+		goto emit;
+	}
 	n = snprintf(line, sizeof(line),
 		     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=%s msg=\"",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
@@ -121,6 +168,7 @@ static void log_vemit(enum log_level level, int errnum, const char *func, const 
 	}
 	if (off >= sizeof(line) - 1)
 		off = sizeof(line) - 2;
+emit:
 	line[off++] = '\n';
 	if (log_stream != NULL) {
 		fwrite(line, 1, off, log_stream);

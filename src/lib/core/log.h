@@ -27,6 +27,8 @@ enum log_level log_get_level(void);
 /* Parses "error", "warn", "info", "debug" (Headscale's names; "trace" maps to debug). */
 int log_level_parse(const char *s, enum log_level *out);
 
+/* One JSON object per line instead of logfmt (log.format: json). */
+void log_set_json(bool on);
 /* Redirect output (tests); NULL restores stderr. */
 void log_set_stream(FILE *fp);
 

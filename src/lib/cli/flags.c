@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* flags: Go-style flag parsing for the weft CLI (see flags.h). */
+/* flags: Go-style flag parsing for weft's command lines (see flags.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/numparse.h"
-#include "weft/flags.h"
+#include "cli/flags.h"
 
 #define CLI_FLAG_NAME_MAX 64
 

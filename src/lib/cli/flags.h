@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * flags: the weft CLI's flag parser, Go's flag package as Tailscale uses it:
+ * flags: the command-line flag parser of weft and weft-server, Go's flag package
+ * as Tailscale uses it:
  * `-x` and `--x` alike, `--x=V` or `--x V`, booleans `--x` and `--x=false`,
  * each flag at most once, `--` ends the flags. It parses user input, so a
  * bad word fails with one message naming the flag and the fix.

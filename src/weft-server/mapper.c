@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mapper: map streams over evhttp chunked responses (see mapper.h).
+ *
+ * A stream is QUEUED until its full map is admitted (at most
+ * MAPPER_FULL_INFLIGHT full maps are in the sockets' buffers at a time),
+ * then LIVE: from the moment its full map is built from the current state,
+ * every delta batch reaches it, so nothing between the two is lost (a delta
+ * may repeat what the full map already says; applying it again is harmless).
+ * An evbuffer callback on the connection's output tells when a full map has
+ * drained; a stream whose output grows past MAPPER_OUT_MAX is dropped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "json/jsonx.h"
+#include "netmap/nmindex.h"
+#include "weft-server/config.h"
+#include "weft-server/mapper.h"
+#include "weft-server/state.h"
+
+#define MAPPER_BATCH_MS 20
+#define MAPPER_FULL_INFLIGHT 8
+#define MAPPER_OUT_LOW (256u << 10)  /* a full map counts as delivered below this */
+#define MAPPER_OUT_MAX (128u << 20)  /* a node this far behind is cut off */
+#define MAPPER_FRAME_MAX (512u << 20)
+#define MAPPER_TICK_S 5
+
+enum mstream_state {
+	MS_QUEUED = 1,
+	MS_LIVE = 2,
+};
+
+struct mstream {
+	struct mapper *m;
+	struct srv_node *node;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	struct evbuffer *out;
+	struct evbuffer_cb_entry *cbe;
+	uint8_t nonce[CTRL_REQ_NONCE_LEN];
+	uint64_t seq;
+	enum mstream_state state;
+	bool inflight;
+	uint64_t last_send_ns;
+	size_t slot; /* in m->streams */
+	TAILQ_ENTRY(mstream) q;
+};
+
+struct mapper {
+	struct event_base *base;
+	struct srv_state *s;
+	struct mstream **streams;
+	size_t n_streams, cap_streams;
+	TAILQ_HEAD(, mstream) queue;
+	size_t n_queued;
+	unsigned inflight;
+	struct event *pump;  /* admits queued full maps */
+	struct event *batch; /* the end of the batch window */
+	struct event *tick;  /* keep-alives */
+	bool batch_armed;
+	uint64_t batch_start_ns;
+	/* the pending delta */
+	uint64_t *changed; /* node IDs with m_pending set */
+	size_t n_changed, cap_changed;
+	uint64_t *removed;
+	size_t n_removed, cap_removed;
+	bool users_dirty;
+	struct buf_writer scratch;
+	struct evbuffer *chunk;
+	struct mapper_stats stats;
+};
+
+static void ms_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+
+/* ---- stream lifecycle -------------------------------------------------------------------- */
+
+static void ms_detach(struct mstream *st)
+{
+	struct mapper *m = st->m;
+
+	if (st->cbe != NULL) {
+		evbuffer_remove_cb_entry(st->out, st->cbe);
+		st->cbe = NULL;
+	}
+	if (st->inflight) {
+		st->inflight = false;
+		m->inflight--;
+		event_active(m->pump, 0, 0);
+	}
+	if (st->state == MS_QUEUED) {
+		TAILQ_REMOVE(&m->queue, st, q);
+		m->n_queued--;
+	}
+	m->n_streams--;
+	if (st->slot != m->n_streams) {
+		m->streams[st->slot] = m->streams[m->n_streams];
+		m->streams[st->slot]->slot = st->slot;
+	}
+	if (st->node != NULL) {
+		st->node->stream = NULL;
+		srv_node_set_online(m->s, st->node, false);
+	}
+	free(st);
+}
+
+static void ms_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct mstream *st = arg;
+
+	log_debug("map stream of node %llu closed by the node",
+		  st->node ? (unsigned long long)st->node->rec.id : 0ULL);
+	ms_detach(st);
+}
+
+/* Ends the response cleanly (the node sees the end of the stream and reconnects). */
+static void ms_end(struct mstream *st)
+{
+	evhttp_connection_set_closecb(st->conn, NULL, NULL);
+	evhttp_send_reply_end(st->req);
+	ms_detach(st);
+}
+
+/* Cuts a node that stopped reading: its connection is closed outright. */
+static void ms_kill(struct mstream *st)
+{
+	struct evhttp_connection *conn = st->conn;
+
+	st->m->stats.slow_dropped++;
+	log_info("map stream of node %llu dropped: the node is not reading (%zu bytes queued)",
+		 st->node ? (unsigned long long)st->node->rec.id : 0ULL,
+		 evbuffer_get_length(st->out));
+	evhttp_connection_set_closecb(conn, NULL, NULL);
+	ms_detach(st);
+	evhttp_connection_free(conn);
+}
+
+static void ms_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct mstream *st = arg;
+
+	/* Runs inside libevent's writes: only bookkeeping here, the pump does the rest. */
+	if (st->inflight && info->n_deleted > 0 && evbuffer_get_length(buf) <= MAPPER_OUT_LOW) {
+		st->inflight = false;
+		st->m->inflight--;
+		event_active(st->m->pump, 0, 0);
+	}
+}
+
+/* Seals one frame and queues it on the stream. Returns -1 if the stream was dropped. */
+static int ms_send(struct mstream *st, enum ctrl_frame_type type, const void *tail, size_t len)
+{
+	struct mapper *m = st->m;
+	struct buf_writer *w = &m->scratch;
+
+	w->len = 0;
+	w->err = false;
+	if (ctrl_frame_write(&st->node->box, ++st->seq, st->nonce, type, tail, len, w) < 0) {
+		log_warnx("map stream of node %llu: cannot build a %zu-byte frame",
+			  (unsigned long long)st->node->rec.id, len);
+		ms_end(st);
+		return -1;
+	}
+	if (evbuffer_add(m->chunk, w->p, w->len) < 0) {
+		ms_end(st);
+		return -1;
+	}
+	evhttp_send_reply_chunk(st->req, m->chunk);
+	st->last_send_ns = clock_mono_ns();
+	if (evbuffer_get_length(st->out) > MAPPER_OUT_MAX) {
+		ms_kill(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- map bodies -------------------------------------------------------------------------- */
+
+static int mapper_put_json(struct buf_writer *w, const char *key, const char *json)
+{
+	buf_printf(w, ",\"%s\":", key);
+	return buf_put_str(w, json);
+}
+
+/* The tail of a full frame for node n (everything after the frame header). */
+static int mapper_full_tail(struct mapper *m, struct srv_node *n, struct buf_writer *w)
+{
+	struct srv_state *s = m->s;
+	const char *j;
+	size_t len;
+	bool first = true;
+
+	if (srv_node_json(s, n, &j, &len) < 0)
+		return -ENOMEM;
+	buf_put_str(w, ",\"Self\":");
+	buf_put_bytes(w, j, len);
+	buf_put_str(w, ",\"Peers\":[");
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		struct srv_node *p = s->nodes[i];
+		if (p == n || p->gone)
+			continue;
+		if (srv_node_json(s, p, &j, &len) < 0)
+			return -ENOMEM;
+		if (!first)
+			buf_put_u8(w, ',');
+		buf_put_bytes(w, j, len);
+		first = false;
+	}
+	buf_put_u8(w, ']');
+	if (srv_users_json(s, &j, &len) < 0)
+		return -ENOMEM;
+	buf_put_str(w, ",\"Users\":");
+	buf_put_bytes(w, j, len);
+	mapper_put_json(w, "RelayMap", s->relaymap_json);
+	mapper_put_json(w, "DNS", s->dns_json);
+	mapper_put_json(w, "PacketFilter", s->filter_json);
+	buf_put_str(w, ",\"Domain\":");
+	jsonx_write_str(w, s->cfg->base_domain ? s->cfg->base_domain : "");
+	return w->err ? -ENOMEM : 0;
+}
+
+static void mapper_patch_write(struct mapper *m, struct srv_node *n, uint32_t what,
+			       struct buf_writer *w)
+{
+	char k[KEY_PREFIXED_MAX];
+
+	buf_printf(w, "{\"ID\":%llu", (unsigned long long)n->rec.id);
+	if (what & SRV_CH_ENDPOINTS) {
+		buf_put_str(w, ",\"Endpoints\":");
+		netmap_endpoints_write(w, n->rec.endpoints, n->rec.n_endpoints);
+	}
+	if (what & SRV_CH_RELAY_HOME)
+		buf_printf(w, ",\"RelayHome\":%u", n->rec.relay_home);
+	if (what & SRV_CH_ONLINE) {
+		buf_printf(w, ",\"Online\":%s,\"LastSeen\":", n->online ? "true" : "false");
+		netmap_time_write(w, n->online ? 0 : n->rec.last_seen);
+	}
+	if (what & SRV_CH_DISCO) {
+		buf_put_str(w, ",\"DiscoKey\":");
+		jsonx_write_str(w, disco_public_format(&n->rec.disco, k, sizeof(k)));
+	}
+	if (what & SRV_CH_KEY_EXPIRY) {
+		buf_put_str(w, ",\"KeyExpiry\":");
+		netmap_time_write(w, n->rec.expiry);
+	}
+	buf_put_u8(w, '}');
+	(void)m;
+}
+
+/* The shared tail of the pending delta; false when there is nothing to say. */
+static bool mapper_delta_tail(struct mapper *m, struct buf_writer *w)
+{
+	struct srv_state *s = m->s;
+	bool any = false, first;
+	const char *j;
+	size_t len;
+
+	if (m->n_removed > 0) {
+		buf_put_str(w, ",\"PeersRemoved\":[");
+		for (size_t i = 0; i < m->n_removed; i++)
+			buf_printf(w, "%s%llu", i ? "," : "", (unsigned long long)m->removed[i]);
+		buf_put_u8(w, ']');
+		any = true;
+	}
+	first = true;
+	for (size_t i = 0; i < m->n_changed; i++) {
+		struct srv_node *n = srv_node_by_id(s, m->changed[i]);
+		if (n == NULL || n->gone || !(n->m_pending & SRV_CH_FULL))
+			continue;
+		if (srv_node_json(s, n, &j, &len) < 0)
+			continue;
+		buf_put_str(w, first ? ",\"PeersChanged\":[" : ",");
+		buf_put_bytes(w, j, len);
+		first = false;
+	}
+	if (!first) {
+		buf_put_u8(w, ']');
+		any = true;
+	}
+	first = true;
+	for (size_t i = 0; i < m->n_changed; i++) {
+		struct srv_node *n = srv_node_by_id(s, m->changed[i]);
+		if (n == NULL || n->gone || n->m_pending == 0 || (n->m_pending & SRV_CH_FULL))
+			continue;
+		buf_put_str(w, first ? ",\"PeersPatch\":[" : ",");
+		mapper_patch_write(m, n, n->m_pending, w);
+		first = false;
+	}
+	if (!first) {
+		buf_put_u8(w, ']');
+		any = true;
+	}
+	if (m->users_dirty && srv_users_json(s, &j, &len) == 0) {
+		buf_put_str(w, ",\"Users\":");
+		buf_put_bytes(w, j, len);
+		any = true;
+	}
+	return any && !w->err;
+}
+
+static void mapper_delta_reset(struct mapper *m)
+{
+	for (size_t i = 0; i < m->n_changed; i++) {
+		struct srv_node *n = srv_node_by_id(m->s, m->changed[i]);
+		if (n != NULL)
+			n->m_pending = 0;
+	}
+	m->n_changed = 0;
+	m->n_removed = 0;
+	m->users_dirty = false;
+}
+
+void mapper_flush(struct mapper *m)
+{
+	struct buf_writer tail;
+	uint64_t t0 = m->batch_start_ns ? m->batch_start_ns : clock_mono_ns();
+
+	if (m->batch_armed) {
+		evtimer_del(m->batch);
+		m->batch_armed = false;
+	}
+	m->batch_start_ns = 0;
+	buf_writer_growable(&tail, MAPPER_FRAME_MAX);
+	if (mapper_delta_tail(m, &tail)) {
+		/* Streams may be dropped while sending: walk backwards over a shrinking array. */
+		for (size_t i = m->n_streams; i-- > 0;) {
+			struct mstream *st;
+			if (i >= m->n_streams)
+				continue;
+			st = m->streams[i];
+			if (st->state != MS_LIVE)
+				continue;
+			if (ms_send(st, CTRL_FRAME_DELTA, tail.p, tail.len) == 0)
+				m->stats.deltas++;
+		}
+		m->stats.delta_batches++;
+		m->stats.delta_build_ns += clock_mono_ns() - t0;
+	}
+	buf_writer_free(&tail);
+	mapper_delta_reset(m);
+}
+
+static void mapper_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mapper *m = arg;
+
+	m->batch_armed = false;
+	mapper_flush(m);
+}
+
+static void mapper_arm(struct mapper *m)
+{
+	struct timeval tv = { 0, MAPPER_BATCH_MS * 1000 };
+
+	if (m->batch_armed)
+		return;
+	m->batch_armed = true;
+	m->batch_start_ns = clock_mono_ns();
+	evtimer_add(m->batch, &tv);
+}
+
+/* ---- admission of full maps -------------------------------------------------------------- */
+
+static void mapper_send_full(struct mapper *m, struct mstream *st)
+{
+	struct buf_writer tail;
+	uint64_t t0 = clock_mono_ns();
+
+	buf_writer_growable(&tail, MAPPER_FRAME_MAX);
+	if (mapper_full_tail(m, st->node, &tail) < 0) {
+		log_warnx("cannot build the map of node %llu", (unsigned long long)st->node->rec.id);
+		buf_writer_free(&tail);
+		ms_end(st);
+		return;
+	}
+	st->state = MS_LIVE;
+	st->inflight = true;
+	m->inflight++;
+	if (ms_send(st, CTRL_FRAME_FULL, tail.p, tail.len) == 0) {
+		m->stats.full_maps++;
+		m->stats.full_map_bytes += tail.len;
+		/* Already drained (a small map on a fast socket)? */
+		if (st->inflight && evbuffer_get_length(st->out) <= MAPPER_OUT_LOW) {
+			st->inflight = false;
+			m->inflight--;
+		}
+	}
+	m->stats.full_map_ns += clock_mono_ns() - t0;
+	buf_writer_free(&tail);
+}
+
+static void mapper_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mapper *m = arg;
+	struct mstream *st;
+
+	while (m->inflight < MAPPER_FULL_INFLIGHT && (st = TAILQ_FIRST(&m->queue)) != NULL) {
+		TAILQ_REMOVE(&m->queue, st, q);
+		m->n_queued--;
+		st->state = MS_LIVE; /* off the queue: ms_detach must not unlink it again */
+		mapper_send_full(m, st);
+	}
+}
+
+/* ---- keep-alives ------------------------------------------------------------------------- */
+
+static void mapper_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mapper *m = arg;
+	uint64_t now = clock_mono_ns();
+
+	for (size_t i = m->n_streams; i-- > 0;) {
+		struct mstream *st;
+		if (i >= m->n_streams)
+			continue;
+		st = m->streams[i];
+		if (st->state == MS_LIVE && now - st->last_send_ns >= (uint64_t)CTRL_KEEPALIVE_NS &&
+		    ms_send(st, CTRL_FRAME_KEEPALIVE, "", 0) == 0)
+			m->stats.keepalives++;
+	}
+}
+
+/* ---- state hooks ------------------------------------------------------------------------- */
+
+static void mapper_node_changed(void *arg, struct srv_node *n, uint32_t what)
+{
+	struct mapper *m = arg;
+
+	if (n->m_pending == 0) {
+		if (m->n_changed == m->cap_changed &&
+		    mem_grow((void **)&m->changed, &m->cap_changed, m->n_changed + 1,
+			     sizeof(*m->changed)) < 0) {
+			log_warnx("out of memory queueing a map change: ending every stream");
+			return;
+		}
+		m->changed[m->n_changed++] = n->rec.id;
+	}
+	n->m_pending |= what;
+	mapper_arm(m);
+}
+
+static void mapper_node_removed(void *arg, struct srv_node *n)
+{
+	struct mapper *m = arg;
+
+	n->m_pending = 0;
+	if (n->stream != NULL)
+		ms_end(n->stream);
+	if (m->n_removed == m->cap_removed &&
+	    mem_grow((void **)&m->removed, &m->cap_removed, m->n_removed + 1,
+		     sizeof(*m->removed)) < 0) {
+		log_warnx("out of memory queueing a removal");
+		return;
+	}
+	m->removed[m->n_removed++] = n->rec.id;
+	mapper_arm(m);
+}
+
+static void mapper_users_changed(void *arg)
+{
+	struct mapper *m = arg;
+
+	m->users_dirty = true;
+	mapper_arm(m);
+}
+
+/* ---- public ------------------------------------------------------------------------------ */
+
+int mapper_stream_open(struct mapper *m, struct srv_node *n, struct evhttp_request *req,
+		       const uint8_t nonce[static CTRL_REQ_NONCE_LEN])
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	struct mstream *st;
+
+	if (n->stream != NULL)
+		ms_end(n->stream); /* one stream per node: the newest wins */
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return -ENOMEM;
+	if (m->n_streams == m->cap_streams &&
+	    mem_grow((void **)&m->streams, &m->cap_streams, m->n_streams + 1,
+		     sizeof(*m->streams)) < 0) {
+		free(st);
+		return -ENOMEM;
+	}
+	st->m = m;
+	st->node = n;
+	st->req = req;
+	st->conn = conn;
+	st->out = bufferevent_get_output(bev);
+	memcpy(st->nonce, nonce, CTRL_REQ_NONCE_LEN);
+	st->state = MS_QUEUED;
+	st->last_send_ns = clock_mono_ns();
+	if ((st->cbe = evbuffer_add_cb(st->out, ms_out_cb, st)) == NULL) {
+		free(st);
+		return -ENOMEM;
+	}
+	st->slot = m->n_streams;
+	m->streams[m->n_streams++] = st;
+	TAILQ_INSERT_TAIL(&m->queue, st, q);
+	m->n_queued++;
+	n->stream = st;
+	m->stats.streams_opened++;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/octet-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	evhttp_connection_set_closecb(conn, ms_closed, st);
+	srv_node_set_online(m->s, n, true);
+	event_active(m->pump, 0, 0);
+	return 0;
+}
+
+void mapper_stream_end(struct mapper *m, struct srv_node *n)
+{
+	if (n->stream != NULL)
+		ms_end(n->stream);
+}
+
+int mapper_write_once(struct mapper *m, struct srv_node *n,
+		      const uint8_t nonce[static CTRL_REQ_NONCE_LEN], bool omit_peers,
+		      struct buf_writer *w)
+{
+	struct buf_writer tail;
+	const char *j;
+	size_t len;
+	int r;
+
+	buf_writer_growable(&tail, MAPPER_FRAME_MAX);
+	if (omit_peers) {
+		r = srv_node_json(m->s, n, &j, &len);
+		if (r == 0) {
+			buf_put_str(&tail, ",\"Self\":");
+			r = buf_put_bytes(&tail, j, len);
+		}
+	} else {
+		r = mapper_full_tail(m, n, &tail);
+	}
+	if (r == 0)
+		r = ctrl_frame_write(&n->box, 1, nonce,
+				     omit_peers ? CTRL_FRAME_DELTA : CTRL_FRAME_FULL, tail.p,
+				     tail.len, w);
+	buf_writer_free(&tail);
+	return r < 0 ? -ENOMEM : 0;
+}
+
+size_t mapper_stream_count(const struct mapper *m)
+{
+	return m->n_streams;
+}
+
+size_t mapper_queued_count(const struct mapper *m)
+{
+	return m->n_queued;
+}
+
+const struct mapper_stats *mapper_get_stats(const struct mapper *m)
+{
+	return &m->stats;
+}
+
+int mapper_new(struct event_base *base, struct srv_state *s, struct mapper **out)
+{
+	static const struct srv_state_hooks hooks = {
+		.node_changed = mapper_node_changed,
+		.node_removed = mapper_node_removed,
+		.users_changed = mapper_users_changed,
+	};
+	struct timeval tick = { MAPPER_TICK_S, 0 };
+	struct mapper *m;
+
+	*out = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	m->base = base;
+	m->s = s;
+	TAILQ_INIT(&m->queue);
+	buf_writer_growable(&m->scratch, MAPPER_FRAME_MAX + CTRL_FRAME_OVERHEAD + 1024);
+	m->pump = event_new(base, -1, 0, mapper_pump_cb, m);
+	m->batch = evtimer_new(base, mapper_batch_cb, m);
+	m->tick = event_new(base, -1, EV_PERSIST, mapper_tick_cb, m);
+	m->chunk = evbuffer_new();
+	if (m->pump == NULL || m->batch == NULL || m->tick == NULL || m->chunk == NULL ||
+	    event_add(m->tick, &tick) < 0) {
+		mapper_free(m);
+		return -ENOMEM;
+	}
+	srv_state_set_hooks(s, &hooks, m);
+	*out = m;
+	return 0;
+}
+
+void mapper_free(struct mapper *m)
+{
+	static const struct srv_state_hooks none = { 0 };
+
+	if (m == NULL)
+		return;
+	while (m->n_streams > 0)
+		ms_end(m->streams[m->n_streams - 1]);
+	srv_state_set_hooks(m->s, &none, NULL);
+	if (m->pump)
+		event_free(m->pump);
+	if (m->batch)
+		event_free(m->batch);
+	if (m->tick)
+		event_free(m->tick);
+	if (m->chunk)
+		evbuffer_free(m->chunk);
+	buf_writer_free(&m->scratch);
+	free(m->streams);
+	free(m->changed);
+	free(m->removed);
+	free(m);
+}
