@@ -24,6 +24,22 @@
 #define CLI_FIRST_NOTIFY_MS 10000
 #define CLI_UP_FLAGS_MAX (CLI_PREF_COUNT + 8)
 
+/*
+ * The approval URL, and for a weft-server (whose URLs end in /register/ID)
+ * the command an admin runs instead of opening it.
+ */
+static void cli_up_print_url(struct cli_ctx *ctx, const char *url)
+{
+	const char *id = strstr(url, "/register/");
+
+	fprintf(ctx->err, "\nTo authenticate, visit:\n\n\t%s\n\n", url);
+	if (id != NULL && id[10] != '\0' && strchr(id + 10, '/') == NULL)
+		fprintf(ctx->err,
+			"or have an admin of the server run:\n\n\tweft-server nodes register "
+			"--key %s --user USER\n\n",
+			id + 10);
+}
+
 static const char *const cli_state_names[] = {
 	"NoState", "InUseOtherUser", "NeedsLogin", "NeedsMachineAuth",
 	"Stopped", "Starting",	     "Running",
@@ -202,7 +218,7 @@ static int cli_up_wait(struct cli_ctx *ctx, struct cli_up *u, struct cli_watch *
 			if (u->json)
 				cli_up_json(ctx, url, LOCALAPI_STATE_NEEDS_LOGIN, NULL);
 			else
-				fprintf(ctx->err, "\nTo authenticate, visit:\n\n\t%s\n\n", url);
+				cli_up_print_url(ctx, url);
 			fflush(ctx->err);
 		}
 		if (json_is_integer(sv)) {

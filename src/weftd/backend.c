@@ -13,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "core/log.h"
+#include "crypto/keys.h"
 #include "core/mem.h"
 #include "weft_config.h"
 #include "weftd/backend_int.h"
@@ -171,6 +175,11 @@ static void cc_logged_in(void *arg, const struct ctrlclient_login *login)
 	snprintf(p->user_login, sizeof(p->user_login), "%s", login->user_login);
 	snprintf(p->node_name, sizeof(p->node_name), "%s", login->node_name);
 	p->prefs.logged_out = false;
+	/* The server took our current key: a rotation in progress is complete. */
+	if (p->has_old_node_key) {
+		mem_wipe(&p->old_node_key, sizeof(p->old_node_key));
+		p->has_old_node_key = false;
+	}
 	be->err_msg[0] = '\0';
 	backend_save(be);
 	if (be->state != BACKEND_RUNNING)
@@ -187,13 +196,63 @@ static void cc_server_key(void *arg, const struct machine_public *key)
 	backend_save(be);
 }
 
+static int backend_control_start(struct backend *be, const char *auth_key);
+
+/*
+ * Node-key rotation. A key that expires is rotated at 80% of the time it had
+ * left when we first saw that expiry: a new key is generated, the old one
+ * kept to prove the change, and the node registers again (docs/PROTOCOL.md
+ * 3.4). Until the server confirms, both keys are in the state file, so a
+ * crash in between retries the rotation.
+ */
+static void backend_rotate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend *be = arg;
+	struct state_profile *p = state_current(be->st);
+
+	(void)fd;
+	(void)what;
+	if (be->state != BACKEND_RUNNING || p->has_old_node_key)
+		return;
+	log_info("rotating the node key before it expires");
+	p->old_node_key = p->node_key;
+	p->has_old_node_key = true;
+	keys_generate(p->node_key.b);
+	backend_save(be);
+	if (backend_control_start(be, NULL) < 0)
+		log_warnx("cannot restart the control client to rotate the node key");
+}
+
+static void backend_rotate_schedule(struct backend *be)
+{
+	const struct netmap_node *self = be->nm ? netmap_self(be->nm) : NULL;
+	int64_t now = (int64_t)time(NULL), left;
+	struct timeval tv;
+
+	if (self == NULL || self->key_expiry == 0 || self->key_expiry == be->rotate_for)
+		return;
+	be->rotate_for = self->key_expiry;
+	if (be->rotate_ev == NULL &&
+	    (be->rotate_ev = evtimer_new(be->base, backend_rotate_cb, be)) == NULL)
+		return;
+	left = self->key_expiry - now;
+	if (left <= 0)
+		return; /* expired: the server makes us log in again */
+	tv.tv_sec = (time_t)(left * 4 / 5);
+	tv.tv_usec = 0;
+	if (evtimer_add(be->rotate_ev, &tv) < 0)
+		log_warnx("cannot schedule the node-key rotation");
+}
+
 static int cc_netmap_full(void *arg, struct netmap *nm)
 {
 	struct backend *be = arg;
 	int r = backend_netmap_full(be, nm);
 
-	if (r == 0)
+	if (r == 0) {
 		backend_set_state(be, BACKEND_RUNNING);
+		backend_rotate_schedule(be);
+	}
 	backend_notify(be, json_pack("{s:b}", "NetMap", true));
 	return r;
 }
@@ -203,8 +262,10 @@ static int cc_netmap_delta(void *arg, const json_t *frame)
 	struct backend *be = arg;
 	int r = backend_netmap_delta(be, frame);
 
-	if (r == 0)
+	if (r == 0) {
+		backend_rotate_schedule(be);
 		backend_notify(be, json_pack("{s:b}", "NetMap", true));
+	}
 	return r;
 }
 
@@ -338,6 +399,8 @@ void backend_free(struct backend *be)
 	if (be == NULL)
 		return;
 	backend_control_stop(be);
+	if (be->rotate_ev != NULL)
+		event_free(be->rotate_ev);
 	while (be->watchers != NULL)
 		backend_unwatch(be, be->watchers);
 	backend_pings_free(be);

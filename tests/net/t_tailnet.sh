@@ -13,10 +13,10 @@ for x in "$WEFTD" "$WEFT" "$WEFT_SERVER"; do [ -x "$x" ] || fail "no $x"; done
 
 NODES="a b c"
 lan L
-ns_add srv a b c e
+ns_add srv a b c e d
 plug L srv 192.168.50.1/24
 i=11
-for n in a b c e; do plug L "$n" "192.168.50.$i/24"; i=$((i + 1)); done
+for n in a b c e d; do plug L "$n" "192.168.50.$i/24"; i=$((i + 1)); done
 
 # ---- the server ------------------------------------------------------------------------
 SD=$NET_TMP/srv
@@ -33,6 +33,8 @@ database:
   sqlite:
     path: $SD/db.sqlite
 ephemeral_node_inactivity_timeout: 5s
+node:
+  expiry: 30s
 dns:
   base_domain: tail.test
 CFG
@@ -103,6 +105,18 @@ wait_until 30 peers_are a node-b,node-c ||
 	fail "the ephemeral node did not disappear from a's status: $(peers_named a)"
 log "ephemeral node removed after inactivity"
 
+# ---- node keys rotate before they expire (node.expiry 30s) -----------------------------
+selfkey() { w "$1" status --json | jq -r .Self.PublicKey; }
+key_is_not() { [ "$(selfkey "$1")" != "$2" ]; }
+peer_has_key() { w "$1" status --json | jq -e --arg k "$2" '[.Peer[]?.PublicKey] | index($k)' >/dev/null; }
+K0=$(selfkey a)
+wait_until 40 key_is_not a "$K0" || fail "a did not rotate its node key before expiry"
+K1=$(selfkey a)
+wait_until 10 peer_has_key b "$K1" || fail "b did not learn a's new key"
+wait_until 10 nsx b ping -c1 -W1 "${IP4[a]}" >/dev/null || fail "b cannot reach a after the rotation"
+[ "$(w a status --json | jq -r .BackendState)" = Running ] || fail "a not Running after rotation"
+log "node key rotated before expiry; peers follow"
+
 # ---- the admin deletes a node ----------------------------------------------------------
 CID=$(ws nodes list -o json | jq -r '.[] | select(.name == "node-c") | .id')
 [ -n "$CID" ] || fail "node-c not in nodes list"
@@ -111,4 +125,21 @@ wait_until 15 peers_are c "" ||
 	fail "the deleted node still has peers"
 wait_until 15 peers_are a node-b || fail "a still lists c: $(peers_named a)"
 log "deleted node lost its peers"
+
+# ---- interactive registration: up without a key waits for the admin -------------------
+start_node d
+w d up --login-server http://192.168.50.1:8080 --hostname node-d --timeout 30s \
+	>"$NET_TMP/up-d.out" 2>&1 &
+UPPID=$!
+NET_PIDS+=("$UPPID")
+has_register_cmd() { grep -q "weft-server nodes register --key" "$NET_TMP/up-d.out"; }
+wait_until 15 has_register_cmd || fail "up without a key printed no approval command: $(cat "$NET_TMP/up-d.out")"
+grep -q "http://192.168.50.1:8080/register/" "$NET_TMP/up-d.out" || fail "no approval URL: $(cat "$NET_TMP/up-d.out")"
+AUTHID=$(sed -n 's/.*nodes register --key \([^ ]*\) .*/\1/p' "$NET_TMP/up-d.out" | head -1)
+[ "$(w d status --json | jq -r .BackendState)" = NeedsLogin ] || fail "d not in NeedsLogin while waiting"
+ws nodes register --key "$AUTHID" --user ops >/dev/null || fail "nodes register --key $AUTHID"
+wait "$UPPID" || fail "up did not succeed after approval: $(cat "$NET_TMP/up-d.out")"
+wait_until 15 peers_are a node-b,node-d || fail "a does not see the approved node: $(peers_named a)"
+wait_until 10 nsx d ping -c1 -W1 "${IP4[a]}" >/dev/null || fail "the approved node cannot reach a"
+log "interactive registration approved with nodes register"
 pass
