@@ -74,6 +74,18 @@ static void usage(FILE *fp)
 		LOCALAPI_DEFAULT_PORT, LOCALAPI_DEFAULT_MTU);
 }
 
+/* Why the wg(8) socket could not be served, with the fix. */
+static void weftd_uapi_error(const char *ifname, int r)
+{
+	if (r == -EADDRINUSE)
+		log_error("another weftd (or wireguard-go) already serves /var/run/wireguard/%s.sock: "
+			  "give this one another --tun name",
+			  ifname);
+	else
+		log_error("cannot serve the wg(8) socket /var/run/wireguard/%s.sock: %s", ifname,
+			  strerror(-r));
+}
+
 static int bad_value(const char *flag, const char *v, const char *what)
 {
 	fprintf(stderr, "weftd: invalid %s `%s': %s (see weftd --help)\n", flag, v, what);
@@ -230,8 +242,7 @@ static int run_wg(struct weftd *d, const struct weftd_opts *o)
 		return 1;
 	r = uapi_server_new(d->base, d->engine, engine_ifname(d->engine), false, &d->uapi);
 	if (r < 0) {
-		log_warnx("cannot serve the wg(8) socket for %s: %s", engine_ifname(d->engine),
-			  strerror(-r));
+		weftd_uapi_error(engine_ifname(d->engine), r);
 		return 1;
 	}
 	weftd_signals(d);
@@ -283,7 +294,7 @@ static int run_managed(struct weftd *d, const struct weftd_opts *o)
 	}
 	r = uapi_server_new(d->base, backend_engine(d->backend), o->tun, true, &d->uapi);
 	if (r < 0) {
-		log_warnx("cannot serve the wg(8) socket for %s: %s", o->tun, strerror(-r));
+		weftd_uapi_error(o->tun, r);
 		return 1;
 	}
 	weftd_signals(d);
