@@ -131,6 +131,11 @@ SH
 	echo
 	echo "== ping $("$RUN/bin/weft-a" ip -4 charlie) (charlie) from alpha, through the tunnel"
 	ip netns exec "$PFX-a" ping -c 2 -i 0.2 "$("$RUN/bin/weft-a" ip -4 charlie)"
+	if command -v wg >/dev/null; then
+		echo
+		echo "== wg show wdemoa (alpha's WireGuard state, read by the standard wg tool)"
+		ip netns exec "$PFX-a" wg show wdemoa
+	fi
 	cat <<MSG
 
 The demo keeps running. Helper commands are in $RUN/bin:
