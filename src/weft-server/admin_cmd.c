@@ -66,7 +66,7 @@ static int adm_fail(struct adm *a, const char *fmt, ...)
 static void adm_usage(FILE *fp, const struct adm *a, const char *args, const char *desc,
 		      const struct cli_flag *flags, size_t n)
 {
-	fprintf(fp, "usage: weft-server %s %s %s\n\n%s\n\nFLAGS\n", a->group, a->cmd, args, desc);
+	fprintf(fp, "usage: weft-server %s %s %s\n\n%s\n", a->group, a->cmd, args, desc);
 	cli_flags_usage(fp, flags, n);
 }
 

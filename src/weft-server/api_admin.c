@@ -681,6 +681,7 @@ void srv_api_route(struct srv *srv, struct evhttp_request *req, const char *path
 	}
 	body = srv_body(req, &len);
 	if (len > API_BODY_MAX) {
+		srv->rejects[SRV_REJ_TOOLARGE]++;
 		srv_reply_error(req, 413, "body too large (at most 1 MiB)");
 		goto out;
 	}

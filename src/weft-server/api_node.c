@@ -183,7 +183,8 @@ static int node_open(struct srv *srv, struct evhttp_request *req, enum ctrl_op o
 		node_reply_sealed_error(srv, req, &nr->box, 400, SRV_REJ_MALFORMED, jerr.msg);
 		goto fail;
 	}
-	r = ctrl_replay_check(srv->replay, &nr->machine, &nr->env, (int64_t)clock_real_ns());
+	r = ctrl_replay_check(nr->node != NULL ? srv->replay : srv->replay_new, &nr->machine,
+			      &nr->env, (int64_t)clock_real_ns());
 	if (r < 0) {
 		node_reply_sealed_error(srv, req, &nr->box, 409, SRV_REJ_REPLAY,
 					r == -EALREADY ? "replayed request" :
@@ -379,6 +380,24 @@ static void pending_wait(struct srv *srv, struct srv_pending *p, struct evhttp_r
 	node_register_reply(srv, req, &p->box, NULL, url);
 }
 
+/*
+ * The status for a registration the state refused: 403 (final, weftd stops
+ * and asks for a new key) only for a refusal; 409 when the node key is held
+ * by another machine; 503 (weftd retries) for the server's own trouble.
+ */
+static int node_register_status(int r)
+{
+	switch (r) {
+	case -EPERM:
+	case -EINVAL:
+		return 403;
+	case -EEXIST:
+		return 409;
+	default: /* -ENOSPC, -EIO, -ENOMEM */
+		return 503;
+	}
+}
+
 static void node_register(struct srv *srv, struct evhttp_request *req)
 {
 	struct ctrl_register_request rq;
@@ -389,6 +408,7 @@ static void node_register(struct srv *srv, struct evhttp_request *req)
 	struct srv_node *n;
 	struct srv_pak *k;
 	char err[SRV_ERR_LEN], url[1024];
+	int r;
 
 	if (node_open(srv, req, CTRL_OP_REGISTER, &nr) < 0)
 		return;
@@ -411,8 +431,11 @@ static void node_register(struct srv *srv, struct evhttp_request *req)
 			node_reply_sealed_error(srv, req, &nr.box, 403, SRV_REJ_AUTHKEY, err);
 			goto out;
 		}
-		if (srv_node_register_pak(srv->st, &reg, k, &n, err, sizeof(err)) < 0) {
-			node_reply_sealed_error(srv, req, &nr.box, 403, SRV_REJ_AUTHKEY, err);
+		if ((r = srv_node_register_pak(srv->st, &reg, k, &n, err, sizeof(err))) < 0) {
+			/* Only a refusal is final; a full prefix or a database error
+			 * is the server's trouble, and the node should try again. */
+			node_reply_sealed_error(srv, req, &nr.box, node_register_status(r),
+						SRV_REJ_AUTHKEY, err);
 			goto out;
 		}
 		log_info("node %s (id %llu) registered with pre-auth key %s", n->rec.given_name,

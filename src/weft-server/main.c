@@ -76,7 +76,7 @@ static int cmd_serve(const char *name, const char *config_path, int argc, char *
 
 	r = cli_flags_parse(f, test ? 2 : 1, argc, argv, &npos, err, sizeof(err));
 	if (r == CLI_FLAGS_HELP) {
-		printf("usage: weft-server %s [--config FILE]%s\n\n%s\n\nFLAGS\n", name,
+		printf("usage: weft-server %s [--config FILE]%s\n\n%s\n", name,
 		       test ? " [--dump]" : "",
 		       test ? "Reads and checks the configuration, then exits: 0 when it is valid."
 			    : "Runs the coordination server in the foreground until SIGTERM or "

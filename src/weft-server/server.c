@@ -40,6 +40,12 @@
 #define SRV_HTTP_TIMEOUT_S 30	  /* idle or slow clients on one-shot requests */
 #define SRV_HEADERS_MAX (16u << 10)
 #define SRV_REPLAY_CAPACITY 131072
+/*
+ * Anyone can make a machine key, so requests from unknown machines get a
+ * cache of their own: a flood of them can only push out other strangers'
+ * entries (delaying new registrations), never a registered node's.
+ */
+#define SRV_REPLAY_NEW_CAPACITY 16384
 
 /* ---- helpers shared by the handlers ------------------------------------------------------ */
 
@@ -243,7 +249,12 @@ static struct evhttp *srv_http_new(struct srv *srv, void (*cb)(struct evhttp_req
 	evhttp_set_timeout(h, SRV_HTTP_TIMEOUT_S);
 	evhttp_set_max_headers_size(h, SRV_HEADERS_MAX);
 	/* The largest body anyone may send is a sealed control request. */
-	evhttp_set_max_body_size(h, CTRL_BODY_MAX + CTRL_SEAL_OVERHEAD);
+	/*
+	 * Twice what any handler accepts: a body a little too large reaches the
+	 * handler, which answers a JSON 413 and counts it; one beyond this is cut
+	 * off by libevent (its own 413) before it is buffered.
+	 */
+	evhttp_set_max_body_size(h, 2 * (CTRL_BODY_MAX + CTRL_SEAL_OVERHEAD));
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 					      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
 	return h;
@@ -335,6 +346,12 @@ static void srv_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct srv *srv = arg;
 
+	if (sig == SIGHUP) {
+		/* Headscale reloads on SIGHUP; weft has nothing that needs it yet (the
+		 * policy file is watched). It must not kill the server. */
+		log_info("SIGHUP: nothing to reload");
+		return;
+	}
 	log_info("signal %d: shutting down", (int)sig);
 	srv->stopping = true;
 	event_base_loopexit(srv->base, NULL);
@@ -352,7 +369,8 @@ static int srv_start(struct srv *srv, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	if ((r = mapper_new(srv->base, srv->st, &srv->mapper)) < 0 ||
-	    (r = ctrl_replay_new(SRV_REPLAY_CAPACITY, &srv->replay)) < 0) {
+	    (r = ctrl_replay_new(SRV_REPLAY_CAPACITY, &srv->replay)) < 0 ||
+	    (r = ctrl_replay_new(SRV_REPLAY_NEW_CAPACITY, &srv->replay_new)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return r;
 	}
@@ -391,6 +409,7 @@ static void srv_stop(struct srv *srv)
 	if (srv->ssl_ctx)
 		SSL_CTX_free(srv->ssl_ctx);
 	ctrl_replay_free(srv->replay);
+	ctrl_replay_free(srv->replay_new);
 	srv_state_close(srv->st);
 }
 
@@ -418,7 +437,7 @@ int srv_serve(struct srv_config *cfg)
 	tick = event_new(srv.base, -1, EV_PERSIST, srv_tick_cb, &srv);
 	if (tick == NULL || event_add(tick, &one) < 0)
 		goto out;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		sig[i] = evsignal_new(srv.base, sigs[i], srv_signal_cb, &srv);
 		if (sig[i] == NULL || event_add(sig[i], NULL) < 0)
 			goto out;
@@ -438,6 +457,5 @@ out:
 		event_free(tick);
 	srv_stop(&srv);
 	event_base_free(srv.base);
-	(void)sigs;
 	return rc;
 }

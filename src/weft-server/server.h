@@ -42,7 +42,8 @@ struct srv {
 	struct srv_config *cfg;
 	struct srv_state *st;
 	struct mapper *mapper;
-	struct ctrl_replay *replay;
+	struct ctrl_replay *replay;	/* requests from registered machines */
+	struct ctrl_replay *replay_new; /* from machine keys we do not know (registrations) */
 	struct evhttp *http;
 	struct evhttp *admin;
 	struct evhttp *metrics;
