@@ -603,7 +603,7 @@ static int cfg_validate(struct cfg_ctx *x)
 	return 0;
 }
 
-void srv_config_free(struct srv_config *c)
+static void cfg_free_strings(struct srv_config *c)
 {
 	char **strs[] = {
 		&c->path, &c->server_url, &c->listen_addr, &c->metrics_listen_addr,
@@ -613,10 +613,16 @@ void srv_config_free(struct srv_config *c)
 		&c->stun_listen_addr, &c->log_level, &c->policy_path, &c->cli_address,
 	};
 
-	if (c == NULL)
-		return;
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
+}
+
+void srv_config_free(struct srv_config *c)
+{
+	/* Checked before any &c->field is formed: that is undefined on NULL. */
+	if (c == NULL)
+		return;
+	cfg_free_strings(c);
 	if (c->cli_api_key != NULL) {
 		mem_wipe(c->cli_api_key, strlen(c->cli_api_key));
 		free(c->cli_api_key);
