@@ -92,6 +92,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "cli.insecure", K_BOOL, O(cli_insecure), 0, NULL },
 };
 #undef O
+#define CFG_N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
 /*
  * Headscale keys weft accepts and ignores (with a warning): a key here also
@@ -137,7 +138,25 @@ struct cfg_ctx {
 	struct srv_config *c;
 	const char *name;
 	char *err;
+	unsigned lines[CFG_N_KEYS]; /* where each key was set, 0 when not in the file */
 };
+
+/* The line that set `path` (0 when it came from the defaults), for whole-config errors. */
+static unsigned cfg_line(const struct cfg_ctx *x, const char *path)
+{
+	for (size_t i = 0; i < CFG_N_KEYS; i++)
+		if (strcmp(cfg_keys[i].path, path) == 0)
+			return x->lines[i];
+	return 0;
+}
+
+/* The later of two keys' lines: where a pair that must agree was last touched. */
+static unsigned cfg_line2(const struct cfg_ctx *x, const char *a, const char *b)
+{
+	unsigned la = cfg_line(x, a), lb = cfg_line(x, b);
+
+	return la > lb ? la : lb;
+}
 
 static int cfg_fail(struct cfg_ctx *x, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -248,6 +267,13 @@ static int cfg_split(struct cfg_ctx *x, const struct yamlx_node *n, const char *
 		if (s->servers.n == 0)
 			return cfg_fail(x, n->key_lines[i], "`%s' needs at least one nameserver",
 					sub);
+		for (size_t j = 0; j < s->servers.n; j++) {
+			struct netaddr a;
+			if (netaddr_parse(s->servers.v[j], &a) < 0)
+				return cfg_fail(x, n->items[i]->items[j]->line,
+						"`%s': `%s' is not an IP address", sub,
+						s->servers.v[j]);
+		}
 	}
 	return 0;
 }
@@ -268,6 +294,8 @@ static int cfg_records(struct cfg_ctx *x, const struct yamlx_node *n, const char
 		struct srv_dns_record *rec = &c->records[c->n_records++];
 		const char *f[3] = { "name", "type", "value" };
 		char **dst[3] = { &rec->name, &rec->type, &rec->value };
+		struct netaddr a;
+		bool v4;
 
 		if (it->kind != YAMLX_MAP)
 			return cfg_fail(x, it->line, "`%s' items must be {name, type, value}",
@@ -287,6 +315,10 @@ static int cfg_records(struct cfg_ctx *x, const struct yamlx_node *n, const char
 		if (strcmp(rec->type, "A") != 0 && strcmp(rec->type, "AAAA") != 0)
 			return cfg_fail(x, it->line, "`%s': type `%s' is not supported (A or AAAA)",
 					path, rec->type);
+		v4 = strcmp(rec->type, "A") == 0;
+		if (netaddr_parse(rec->value, &a) < 0 || a.family != (v4 ? NETADDR_V4 : NETADDR_V6))
+			return cfg_fail(x, it->line, "`%s': `%s' is not an %s address", path,
+					rec->value, v4 ? "IPv4" : "IPv6");
 	}
 	return 0;
 }
@@ -387,7 +419,7 @@ static bool cfg_is_parent(const char *path)
 {
 	size_t n = strlen(path);
 
-	for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+	for (size_t i = 0; i < CFG_N_KEYS; i++)
 		if (strncmp(cfg_keys[i].path, path, n) == 0 && cfg_keys[i].path[n] == '.')
 			return true;
 	return false;
@@ -421,10 +453,11 @@ static int cfg_walk(struct cfg_ctx *x, const struct yamlx_node *map, const char 
 
 		if (len < 0 || (size_t)len >= sizeof(path))
 			return cfg_fail(x, map->key_lines[i], "key `%s' is too long", map->keys[i]);
-		for (size_t j = 0; j < sizeof(cfg_keys) / sizeof(cfg_keys[0]); j++)
+		for (size_t j = 0; j < CFG_N_KEYS; j++)
 			if (strcmp(cfg_keys[j].path, path) == 0)
 				k = &cfg_keys[j];
 		if (k != NULL) {
+			x->lines[k - cfg_keys] = map->key_lines[i];
 			if ((r = cfg_leaf(x, k, v, path)) < 0)
 				return r;
 		} else if (cfg_is_unimplemented(path)) {
@@ -507,8 +540,9 @@ static int cfg_check_listen(struct cfg_ctx *x, const char *key, const char *v)
 
 	if (srv_config_split_hostport(v, host, sizeof(host), &port) < 0 ||
 	    (host[0] != '\0' && netaddr_parse(host, &a) < 0))
-		return cfg_fail(x, 0, "`%s': `%s' is not an address:port like 127.0.0.1:8080", key,
-				v);
+		return cfg_fail(x, cfg_line(x, key),
+				"`%s': `%s' is not an address:port like 127.0.0.1:8080", key,
+				v ? v : "");
 	return 0;
 }
 
@@ -517,40 +551,47 @@ static int cfg_validate(struct cfg_ctx *x)
 	struct srv_config *c = x->c;
 	int r;
 
-	if (strncmp(c->server_url, "http://", 7) != 0 && strncmp(c->server_url, "https://", 8) != 0)
-		return cfg_fail(x, 0, "`server_url': `%s' must start with http:// or https://",
-				c->server_url);
+	if (c->server_url == NULL || (strncmp(c->server_url, "http://", 7) != 0 &&
+				      strncmp(c->server_url, "https://", 8) != 0))
+		return cfg_fail(x, cfg_line(x, "server_url"),
+				"`server_url': `%s' must start with http:// or https://",
+				c->server_url ? c->server_url : "");
 	if ((r = cfg_check_listen(x, "listen_addr", c->listen_addr)) < 0)
 		return r;
 	if (c->metrics_listen_addr != NULL &&
 	    (r = cfg_check_listen(x, "metrics_listen_addr", c->metrics_listen_addr)) < 0)
 		return r;
 	if ((c->tls_cert_path == NULL) != (c->tls_key_path == NULL))
-		return cfg_fail(x, 0, "`tls_cert_path' and `tls_key_path' must be set together");
+		return cfg_fail(x, cfg_line2(x, "tls_cert_path", "tls_key_path"),
+				"`tls_cert_path' and `tls_key_path' must be set together");
 	if (c->unix_socket == NULL)
-		return cfg_fail(x, 0, "`unix_socket' must not be empty");
+		return cfg_fail(x, cfg_line(x, "unix_socket"), "`unix_socket' must not be empty");
 	if (!c->have_v4 && !c->have_v6)
-		return cfg_fail(x, 0, "`prefixes': at least one of v4 and v6 must be set");
+		return cfg_fail(x, cfg_line2(x, "prefixes.v4", "prefixes.v6"),
+				"`prefixes': at least one of v4 and v6 must be set");
 	if (c->have_v4 && (c->prefix_v4.addr.family != NETADDR_V4 ||
 			   c->prefix_v4.bits < netaddr_cgnat_prefix.bits ||
 			   !netprefix_contains(&netaddr_cgnat_prefix, &c->prefix_v4.addr) ||
 			   c->prefix_v4.bits > 30))
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "prefixes.v4"),
 				"`prefixes.v4' must lie within 100.64.0.0/10 and hold at least 4 addresses");
 	if (c->have_v6 && (c->prefix_v6.addr.family != NETADDR_V6 ||
 			   c->prefix_v6.bits < netaddr_ula_prefix.bits ||
 			   !netprefix_contains(&netaddr_ula_prefix, &c->prefix_v6.addr) ||
 			   c->prefix_v6.bits > 120))
-		return cfg_fail(x, 0, "`prefixes.v6' must lie within fd7a:115c:a1e0::/48");
+		return cfg_fail(x, cfg_line(x, "prefixes.v6"),
+				"`prefixes.v6' must lie within fd7a:115c:a1e0::/48");
 	if (c->db_type == SRV_DB_SQLITE && c->sqlite_path == NULL)
-		return cfg_fail(x, 0, "`database.sqlite.path' must not be empty");
+		return cfg_fail(x, cfg_line(x, "database.sqlite.path"),
+				"`database.sqlite.path' must not be empty");
 	if (c->db_type == SRV_DB_POSTGRES)
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "database.type"),
 				"`database.type: postgres' is not available in this version: use sqlite");
 	if (c->magic_dns && c->base_domain == NULL)
-		return cfg_fail(x, 0, "`dns.magic_dns' needs `dns.base_domain'");
+		return cfg_fail(x, cfg_line2(x, "dns.magic_dns", "dns.base_domain"),
+				"`dns.magic_dns' needs `dns.base_domain'");
 	if (c->base_domain != NULL && !cfg_valid_domain(c->base_domain))
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "dns.base_domain"),
 				"`dns.base_domain': `%s' is not a lower-case DNS name like tail.example.com",
 				c->base_domain);
 	if (c->base_domain != NULL) {
@@ -558,37 +599,23 @@ static int cfg_validate(struct cfg_ctx *x)
 		size_t bl = strlen(c->base_domain), hl = strcspn(host, ":/");
 		if (hl >= bl && strncmp(host + hl - bl, c->base_domain, bl) == 0 &&
 		    (hl == bl || host[hl - bl - 1] == '.'))
-			return cfg_fail(x, 0,
+			return cfg_fail(x, cfg_line2(x, "dns.base_domain", "server_url"),
 					"`dns.base_domain' (%s) must not contain the server_url's host: "
 					"MagicDNS would answer for the server itself",
 					c->base_domain);
 	}
 	if (c->override_local_dns && c->nameservers.n == 0)
-		return cfg_fail(x, 0, "`dns.override_local_dns' needs `dns.nameservers.global'");
+		return cfg_fail(x, cfg_line2(x, "dns.override_local_dns", "dns.nameservers.global"),
+				"`dns.override_local_dns' needs `dns.nameservers.global'");
 	for (size_t i = 0; i < c->nameservers.n; i++) {
 		struct netaddr a;
 		if (netaddr_parse(c->nameservers.v[i], &a) < 0)
-			return cfg_fail(x, 0, "`dns.nameservers.global': `%s' is not an IP address",
+			return cfg_fail(x, cfg_line(x, "dns.nameservers.global"),
+					"`dns.nameservers.global': `%s' is not an IP address",
 					c->nameservers.v[i]);
 	}
-	for (size_t i = 0; i < c->n_split; i++)
-		for (size_t j = 0; j < c->split[i].servers.n; j++) {
-			struct netaddr a;
-			if (netaddr_parse(c->split[i].servers.v[j], &a) < 0)
-				return cfg_fail(x, 0,
-						"`dns.nameservers.split.%s': `%s' is not an IP address",
-						c->split[i].domain, c->split[i].servers.v[j]);
-		}
-	for (size_t i = 0; i < c->n_records; i++) {
-		struct netaddr a;
-		bool v4 = strcmp(c->records[i].type, "A") == 0;
-		if (netaddr_parse(c->records[i].value, &a) < 0 ||
-		    a.family != (v4 ? NETADDR_V4 : NETADDR_V6))
-			return cfg_fail(x, 0, "`dns.extra_records': `%s' is not an %s address",
-					c->records[i].value, v4 ? "IPv4" : "IPv6");
-	}
 	if (c->relay_enabled && (c->relay_region_id == 0 || c->relay_region_code == NULL))
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "derp.server.enabled"),
 				"`derp.server.enabled' needs `derp.server.region_id' (> 0) and `region_code'");
 	if (c->log_level != NULL) {
 		static const char *const lv[] = { "error", "warn", "info", "debug", "trace" };
@@ -596,7 +623,7 @@ static int cfg_validate(struct cfg_ctx *x)
 		for (size_t i = 0; i < 5; i++)
 			ok |= strcmp(c->log_level, lv[i]) == 0;
 		if (!ok)
-			return cfg_fail(x, 0,
+			return cfg_fail(x, cfg_line(x, "log.level"),
 					"`log.level': `%s' is not one of error, warn, info, debug, trace",
 					c->log_level);
 	}
