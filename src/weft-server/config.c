@@ -762,17 +762,102 @@ int srv_config_load(const char *path, struct srv_config **out, char err[static S
 	return r;
 }
 
-static void dump_str(struct buf_writer *w, const char *key, const char *v)
+/* The UTF-8 sequence at s: its code point and length, or -1 when it is not valid UTF-8. */
+static int32_t dump_utf8(const unsigned char *s, size_t *len)
 {
-	buf_printf(w, "%s: \"%s\"\n", key, v ? v : "");
+	int32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return -1;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return -1;
+	*len = n;
+	return cp;
+}
+
+/*
+ * A YAML double-quoted string that reads back as s: quotes and backslashes
+ * escaped, and every character YAML would fold, strip or refuse in a file
+ * (controls, line separators, the BOM, non-characters) written as an escape.
+ */
+static void dump_quoted(struct buf_writer *w, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t n;
+
+	buf_put_u8(w, '"');
+	while (*s != '\0') {
+		int32_t cp = dump_utf8(s, &n);
+
+		if (cp < 0) {
+			buf_printf(w, "\\x%02x", *s++); /* not UTF-8: cannot come from a parse */
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			buf_printf(w, "\\%c", (char)cp);
+		else if (cp >= 0x20 && cp <= 0x7e)
+			buf_put_u8(w, (uint8_t)cp);
+		else if (cp < 0xa0)
+			buf_printf(w, "\\x%02x", (unsigned)cp);
+		else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe ||
+			 cp == 0xffff)
+			buf_printf(w, "\\u%04x", (unsigned)cp);
+		else
+			for (size_t i = 0; i < n; i++)
+				buf_put_u8(w, s[i]);
+		s += n;
+	}
+	buf_put_u8(w, '"');
+}
+
+static void dump_str(struct buf_writer *w, const char *indent, const char *key, const char *v)
+{
+	buf_printf(w, "%s%s: ", indent, key);
+	dump_quoted(w, v);
+	buf_put_u8(w, '\n');
+}
+
+static void dump_duration(struct buf_writer *w, const char *indent, const char *key, uint64_t ns)
+{
+	/* Whole seconds read best; anything finer is kept exactly. */
+	if (ns % 1000000000ULL == 0)
+		buf_printf(w, "%s%s: %llus\n", indent, key, (unsigned long long)(ns / 1000000000ULL));
+	else
+		buf_printf(w, "%s%s: %lluns\n", indent, key, (unsigned long long)ns);
 }
 
 static void dump_strv(struct buf_writer *w, const char *indent, const char *key,
 		      const struct srv_strv *v)
 {
-	buf_printf(w, "%s%s: [", indent, key);
-	for (size_t i = 0; i < v->n; i++)
-		buf_printf(w, "%s\"%s\"", i ? ", " : "", v->v[i]);
+	buf_printf(w, "%s", indent);
+	dump_quoted(w, key);
+	buf_put_str(w, ": [");
+	for (size_t i = 0; i < v->n; i++) {
+		if (i > 0)
+			buf_put_str(w, ", ");
+		dump_quoted(w, v->v[i]);
+	}
 	buf_put_str(w, "]\n");
 }
 
@@ -784,26 +869,27 @@ char *srv_config_dump(const struct srv_config *c)
 	size_t len;
 
 	buf_writer_growable(&w, 1 << 20);
-	dump_str(&w, "server_url", c->server_url);
-	dump_str(&w, "listen_addr", c->listen_addr);
-	dump_str(&w, "metrics_listen_addr", c->metrics_listen_addr);
-	dump_str(&w, "unix_socket", c->unix_socket);
+	dump_str(&w, "", "server_url", c->server_url);
+	dump_str(&w, "", "listen_addr", c->listen_addr);
+	dump_str(&w, "", "metrics_listen_addr", c->metrics_listen_addr);
+	dump_str(&w, "", "unix_socket", c->unix_socket);
 	buf_printf(&w, "unix_socket_permission: \"0%o\"\n", (unsigned)c->unix_socket_permission);
-	dump_str(&w, "tls_cert_path", c->tls_cert_path);
-	dump_str(&w, "tls_key_path", c->tls_key_path);
-	buf_printf(&w, "noise:\n  private_key_path: \"%s\"\n", c->server_key_path);
+	dump_str(&w, "", "tls_cert_path", c->tls_cert_path);
+	dump_str(&w, "", "tls_key_path", c->tls_key_path);
+	buf_put_str(&w, "noise:\n");
+	dump_str(&w, "  ", "private_key_path", c->server_key_path);
 	if (c->have_v4)
 		netprefix_format(&c->prefix_v4, p4, sizeof(p4));
 	if (c->have_v6)
 		netprefix_format(&c->prefix_v6, p6, sizeof(p6));
 	buf_printf(&w, "prefixes:\n  v4: \"%s\"\n  v6: \"%s\"\n  allocation: %s\n", p4, p6,
 		   alloc_names[c->allocation]);
-	buf_printf(&w, "database:\n  type: %s\n  sqlite:\n    path: \"%s\"\n    write_ahead_log: %s\n",
-		   dbtype_names[c->db_type], c->sqlite_path ? c->sqlite_path : "",
-		   c->sqlite_wal ? "true" : "false");
-	buf_printf(&w, "dns:\n  magic_dns: %s\n  base_domain: \"%s\"\n  override_local_dns: %s\n",
-		   c->magic_dns ? "true" : "false", c->base_domain ? c->base_domain : "",
-		   c->override_local_dns ? "true" : "false");
+	buf_printf(&w, "database:\n  type: %s\n  sqlite:\n", dbtype_names[c->db_type]);
+	dump_str(&w, "    ", "path", c->sqlite_path);
+	buf_printf(&w, "    write_ahead_log: %s\n", c->sqlite_wal ? "true" : "false");
+	buf_printf(&w, "dns:\n  magic_dns: %s\n", c->magic_dns ? "true" : "false");
+	dump_str(&w, "  ", "base_domain", c->base_domain);
+	buf_printf(&w, "  override_local_dns: %s\n", c->override_local_dns ? "true" : "false");
 	buf_put_str(&w, "  nameservers:\n");
 	dump_strv(&w, "    ", "global", &c->nameservers);
 	buf_put_str(&w, "    split:\n");
@@ -811,27 +897,33 @@ char *srv_config_dump(const struct srv_config *c)
 		dump_strv(&w, "      ", c->split[i].domain, &c->split[i].servers);
 	dump_strv(&w, "  ", "search_domains", &c->search_domains);
 	buf_put_str(&w, "  extra_records:\n");
-	for (size_t i = 0; i < c->n_records; i++)
-		buf_printf(&w, "    - {name: \"%s\", type: %s, value: \"%s\"}\n", c->records[i].name,
-			   c->records[i].type, c->records[i].value);
-	buf_printf(&w,
-		   "derp:\n  server:\n    enabled: %s\n    region_id: %u\n    region_code: \"%s\"\n"
-		   "    region_name: \"%s\"\n    stun_listen_addr: \"%s\"\n",
-		   c->relay_enabled ? "true" : "false", c->relay_region_id,
-		   c->relay_region_code ? c->relay_region_code : "",
-		   c->relay_region_name ? c->relay_region_name : "",
-		   c->stun_listen_addr ? c->stun_listen_addr : "");
+	for (size_t i = 0; i < c->n_records; i++) {
+		buf_put_str(&w, "    - {name: ");
+		dump_quoted(&w, c->records[i].name);
+		buf_printf(&w, ", type: %s, value: ", c->records[i].type);
+		dump_quoted(&w, c->records[i].value);
+		buf_put_str(&w, "}\n");
+	}
+	buf_printf(&w, "derp:\n  server:\n    enabled: %s\n    region_id: %u\n",
+		   c->relay_enabled ? "true" : "false", c->relay_region_id);
+	dump_str(&w, "    ", "region_code", c->relay_region_code);
+	dump_str(&w, "    ", "region_name", c->relay_region_name);
+	dump_str(&w, "    ", "stun_listen_addr", c->stun_listen_addr);
 	dump_strv(&w, "  ", "paths", &c->derp_paths);
 	dump_strv(&w, "  ", "urls", &c->derp_urls);
-	buf_printf(&w, "node:\n  expiry: %llus\n  ephemeral:\n    inactivity_timeout: %llus\n",
-		   (unsigned long long)(c->node_expiry_ns / 1000000000ULL),
-		   (unsigned long long)(c->ephemeral_inactivity_ns / 1000000000ULL));
+	buf_put_str(&w, "node:\n");
+	dump_duration(&w, "  ", "expiry", c->node_expiry_ns);
+	buf_put_str(&w, "  ephemeral:\n");
+	dump_duration(&w, "    ", "inactivity_timeout", c->ephemeral_inactivity_ns);
 	buf_printf(&w, "log:\n  level: %s\n  format: %s\n", c->log_level ? c->log_level : "info",
 		   logfmt_names[c->log_format]);
-	buf_printf(&w, "policy:\n  mode: %s\n  path: \"%s\"\n", policy_names[c->policy_mode],
-		   c->policy_path ? c->policy_path : "");
-	buf_printf(&w, "cli:\n  address: \"%s\"\n  api_key: \"%s\"\n",
-		   c->cli_address ? c->cli_address : "", c->cli_api_key ? "<set>" : "");
+	buf_printf(&w, "policy:\n  mode: %s\n", policy_names[c->policy_mode]);
+	dump_str(&w, "  ", "path", c->policy_path);
+	buf_put_str(&w, "cli:\n");
+	dump_str(&w, "  ", "address", c->cli_address);
+	buf_printf(&w, "  api_key: \"%s\"\n", c->cli_api_key ? "<set>" : "");
+	dump_duration(&w, "  ", "timeout", c->cli_timeout_ns);
+	buf_printf(&w, "  insecure: %s\n", c->cli_insecure ? "true" : "false");
 	if (buf_put_u8(&w, 0) < 0) {
 		buf_writer_free(&w);
 		return NULL;
