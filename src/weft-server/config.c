@@ -92,6 +92,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "cli.insecure", K_BOOL, O(cli_insecure), 0, NULL },
 };
 #undef O
+#define CFG_N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
 /*
  * Headscale keys weft accepts and ignores (with a warning): a key here also
@@ -137,7 +138,25 @@ struct cfg_ctx {
 	struct srv_config *c;
 	const char *name;
 	char *err;
+	unsigned lines[CFG_N_KEYS]; /* where each key was set, 0 when not in the file */
 };
+
+/* The line that set `path` (0 when it came from the defaults), for whole-config errors. */
+static unsigned cfg_line(const struct cfg_ctx *x, const char *path)
+{
+	for (size_t i = 0; i < CFG_N_KEYS; i++)
+		if (strcmp(cfg_keys[i].path, path) == 0)
+			return x->lines[i];
+	return 0;
+}
+
+/* The later of two keys' lines: where a pair that must agree was last touched. */
+static unsigned cfg_line2(const struct cfg_ctx *x, const char *a, const char *b)
+{
+	unsigned la = cfg_line(x, a), lb = cfg_line(x, b);
+
+	return la > lb ? la : lb;
+}
 
 static int cfg_fail(struct cfg_ctx *x, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -248,6 +267,13 @@ static int cfg_split(struct cfg_ctx *x, const struct yamlx_node *n, const char *
 		if (s->servers.n == 0)
 			return cfg_fail(x, n->key_lines[i], "`%s' needs at least one nameserver",
 					sub);
+		for (size_t j = 0; j < s->servers.n; j++) {
+			struct netaddr a;
+			if (netaddr_parse(s->servers.v[j], &a) < 0)
+				return cfg_fail(x, n->items[i]->items[j]->line,
+						"`%s': `%s' is not an IP address", sub,
+						s->servers.v[j]);
+		}
 	}
 	return 0;
 }
@@ -268,6 +294,8 @@ static int cfg_records(struct cfg_ctx *x, const struct yamlx_node *n, const char
 		struct srv_dns_record *rec = &c->records[c->n_records++];
 		const char *f[3] = { "name", "type", "value" };
 		char **dst[3] = { &rec->name, &rec->type, &rec->value };
+		struct netaddr a;
+		bool v4;
 
 		if (it->kind != YAMLX_MAP)
 			return cfg_fail(x, it->line, "`%s' items must be {name, type, value}",
@@ -287,6 +315,10 @@ static int cfg_records(struct cfg_ctx *x, const struct yamlx_node *n, const char
 		if (strcmp(rec->type, "A") != 0 && strcmp(rec->type, "AAAA") != 0)
 			return cfg_fail(x, it->line, "`%s': type `%s' is not supported (A or AAAA)",
 					path, rec->type);
+		v4 = strcmp(rec->type, "A") == 0;
+		if (netaddr_parse(rec->value, &a) < 0 || a.family != (v4 ? NETADDR_V4 : NETADDR_V6))
+			return cfg_fail(x, it->line, "`%s': `%s' is not an %s address", path,
+					rec->value, v4 ? "IPv4" : "IPv6");
 	}
 	return 0;
 }
@@ -387,7 +419,7 @@ static bool cfg_is_parent(const char *path)
 {
 	size_t n = strlen(path);
 
-	for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+	for (size_t i = 0; i < CFG_N_KEYS; i++)
 		if (strncmp(cfg_keys[i].path, path, n) == 0 && cfg_keys[i].path[n] == '.')
 			return true;
 	return false;
@@ -421,10 +453,11 @@ static int cfg_walk(struct cfg_ctx *x, const struct yamlx_node *map, const char 
 
 		if (len < 0 || (size_t)len >= sizeof(path))
 			return cfg_fail(x, map->key_lines[i], "key `%s' is too long", map->keys[i]);
-		for (size_t j = 0; j < sizeof(cfg_keys) / sizeof(cfg_keys[0]); j++)
+		for (size_t j = 0; j < CFG_N_KEYS; j++)
 			if (strcmp(cfg_keys[j].path, path) == 0)
 				k = &cfg_keys[j];
 		if (k != NULL) {
+			x->lines[k - cfg_keys] = map->key_lines[i];
 			if ((r = cfg_leaf(x, k, v, path)) < 0)
 				return r;
 		} else if (cfg_is_unimplemented(path)) {
@@ -507,8 +540,9 @@ static int cfg_check_listen(struct cfg_ctx *x, const char *key, const char *v)
 
 	if (srv_config_split_hostport(v, host, sizeof(host), &port) < 0 ||
 	    (host[0] != '\0' && netaddr_parse(host, &a) < 0))
-		return cfg_fail(x, 0, "`%s': `%s' is not an address:port like 127.0.0.1:8080", key,
-				v);
+		return cfg_fail(x, cfg_line(x, key),
+				"`%s': `%s' is not an address:port like 127.0.0.1:8080", key,
+				v ? v : "");
 	return 0;
 }
 
@@ -517,40 +551,47 @@ static int cfg_validate(struct cfg_ctx *x)
 	struct srv_config *c = x->c;
 	int r;
 
-	if (strncmp(c->server_url, "http://", 7) != 0 && strncmp(c->server_url, "https://", 8) != 0)
-		return cfg_fail(x, 0, "`server_url': `%s' must start with http:// or https://",
-				c->server_url);
+	if (c->server_url == NULL || (strncmp(c->server_url, "http://", 7) != 0 &&
+				      strncmp(c->server_url, "https://", 8) != 0))
+		return cfg_fail(x, cfg_line(x, "server_url"),
+				"`server_url': `%s' must start with http:// or https://",
+				c->server_url ? c->server_url : "");
 	if ((r = cfg_check_listen(x, "listen_addr", c->listen_addr)) < 0)
 		return r;
 	if (c->metrics_listen_addr != NULL &&
 	    (r = cfg_check_listen(x, "metrics_listen_addr", c->metrics_listen_addr)) < 0)
 		return r;
 	if ((c->tls_cert_path == NULL) != (c->tls_key_path == NULL))
-		return cfg_fail(x, 0, "`tls_cert_path' and `tls_key_path' must be set together");
+		return cfg_fail(x, cfg_line2(x, "tls_cert_path", "tls_key_path"),
+				"`tls_cert_path' and `tls_key_path' must be set together");
 	if (c->unix_socket == NULL)
-		return cfg_fail(x, 0, "`unix_socket' must not be empty");
+		return cfg_fail(x, cfg_line(x, "unix_socket"), "`unix_socket' must not be empty");
 	if (!c->have_v4 && !c->have_v6)
-		return cfg_fail(x, 0, "`prefixes': at least one of v4 and v6 must be set");
+		return cfg_fail(x, cfg_line2(x, "prefixes.v4", "prefixes.v6"),
+				"`prefixes': at least one of v4 and v6 must be set");
 	if (c->have_v4 && (c->prefix_v4.addr.family != NETADDR_V4 ||
 			   c->prefix_v4.bits < netaddr_cgnat_prefix.bits ||
 			   !netprefix_contains(&netaddr_cgnat_prefix, &c->prefix_v4.addr) ||
 			   c->prefix_v4.bits > 30))
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "prefixes.v4"),
 				"`prefixes.v4' must lie within 100.64.0.0/10 and hold at least 4 addresses");
 	if (c->have_v6 && (c->prefix_v6.addr.family != NETADDR_V6 ||
 			   c->prefix_v6.bits < netaddr_ula_prefix.bits ||
 			   !netprefix_contains(&netaddr_ula_prefix, &c->prefix_v6.addr) ||
 			   c->prefix_v6.bits > 120))
-		return cfg_fail(x, 0, "`prefixes.v6' must lie within fd7a:115c:a1e0::/48");
+		return cfg_fail(x, cfg_line(x, "prefixes.v6"),
+				"`prefixes.v6' must lie within fd7a:115c:a1e0::/48");
 	if (c->db_type == SRV_DB_SQLITE && c->sqlite_path == NULL)
-		return cfg_fail(x, 0, "`database.sqlite.path' must not be empty");
+		return cfg_fail(x, cfg_line(x, "database.sqlite.path"),
+				"`database.sqlite.path' must not be empty");
 	if (c->db_type == SRV_DB_POSTGRES)
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "database.type"),
 				"`database.type: postgres' is not available in this version: use sqlite");
 	if (c->magic_dns && c->base_domain == NULL)
-		return cfg_fail(x, 0, "`dns.magic_dns' needs `dns.base_domain'");
+		return cfg_fail(x, cfg_line2(x, "dns.magic_dns", "dns.base_domain"),
+				"`dns.magic_dns' needs `dns.base_domain'");
 	if (c->base_domain != NULL && !cfg_valid_domain(c->base_domain))
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "dns.base_domain"),
 				"`dns.base_domain': `%s' is not a lower-case DNS name like tail.example.com",
 				c->base_domain);
 	if (c->base_domain != NULL) {
@@ -558,37 +599,23 @@ static int cfg_validate(struct cfg_ctx *x)
 		size_t bl = strlen(c->base_domain), hl = strcspn(host, ":/");
 		if (hl >= bl && strncmp(host + hl - bl, c->base_domain, bl) == 0 &&
 		    (hl == bl || host[hl - bl - 1] == '.'))
-			return cfg_fail(x, 0,
+			return cfg_fail(x, cfg_line2(x, "dns.base_domain", "server_url"),
 					"`dns.base_domain' (%s) must not contain the server_url's host: "
 					"MagicDNS would answer for the server itself",
 					c->base_domain);
 	}
 	if (c->override_local_dns && c->nameservers.n == 0)
-		return cfg_fail(x, 0, "`dns.override_local_dns' needs `dns.nameservers.global'");
+		return cfg_fail(x, cfg_line2(x, "dns.override_local_dns", "dns.nameservers.global"),
+				"`dns.override_local_dns' needs `dns.nameservers.global'");
 	for (size_t i = 0; i < c->nameservers.n; i++) {
 		struct netaddr a;
 		if (netaddr_parse(c->nameservers.v[i], &a) < 0)
-			return cfg_fail(x, 0, "`dns.nameservers.global': `%s' is not an IP address",
+			return cfg_fail(x, cfg_line(x, "dns.nameservers.global"),
+					"`dns.nameservers.global': `%s' is not an IP address",
 					c->nameservers.v[i]);
 	}
-	for (size_t i = 0; i < c->n_split; i++)
-		for (size_t j = 0; j < c->split[i].servers.n; j++) {
-			struct netaddr a;
-			if (netaddr_parse(c->split[i].servers.v[j], &a) < 0)
-				return cfg_fail(x, 0,
-						"`dns.nameservers.split.%s': `%s' is not an IP address",
-						c->split[i].domain, c->split[i].servers.v[j]);
-		}
-	for (size_t i = 0; i < c->n_records; i++) {
-		struct netaddr a;
-		bool v4 = strcmp(c->records[i].type, "A") == 0;
-		if (netaddr_parse(c->records[i].value, &a) < 0 ||
-		    a.family != (v4 ? NETADDR_V4 : NETADDR_V6))
-			return cfg_fail(x, 0, "`dns.extra_records': `%s' is not an %s address",
-					c->records[i].value, v4 ? "IPv4" : "IPv6");
-	}
 	if (c->relay_enabled && (c->relay_region_id == 0 || c->relay_region_code == NULL))
-		return cfg_fail(x, 0,
+		return cfg_fail(x, cfg_line(x, "derp.server.enabled"),
 				"`derp.server.enabled' needs `derp.server.region_id' (> 0) and `region_code'");
 	if (c->log_level != NULL) {
 		static const char *const lv[] = { "error", "warn", "info", "debug", "trace" };
@@ -596,14 +623,14 @@ static int cfg_validate(struct cfg_ctx *x)
 		for (size_t i = 0; i < 5; i++)
 			ok |= strcmp(c->log_level, lv[i]) == 0;
 		if (!ok)
-			return cfg_fail(x, 0,
+			return cfg_fail(x, cfg_line(x, "log.level"),
 					"`log.level': `%s' is not one of error, warn, info, debug, trace",
 					c->log_level);
 	}
 	return 0;
 }
 
-void srv_config_free(struct srv_config *c)
+static void cfg_free_strings(struct srv_config *c)
 {
 	char **strs[] = {
 		&c->path, &c->server_url, &c->listen_addr, &c->metrics_listen_addr,
@@ -613,10 +640,16 @@ void srv_config_free(struct srv_config *c)
 		&c->stun_listen_addr, &c->log_level, &c->policy_path, &c->cli_address,
 	};
 
-	if (c == NULL)
-		return;
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
+}
+
+void srv_config_free(struct srv_config *c)
+{
+	/* Checked before any &c->field is formed: that is undefined on NULL. */
+	if (c == NULL)
+		return;
+	cfg_free_strings(c);
 	if (c->cli_api_key != NULL) {
 		mem_wipe(c->cli_api_key, strlen(c->cli_api_key));
 		free(c->cli_api_key);
@@ -729,17 +762,102 @@ int srv_config_load(const char *path, struct srv_config **out, char err[static S
 	return r;
 }
 
-static void dump_str(struct buf_writer *w, const char *key, const char *v)
+/* The UTF-8 sequence at s: its code point and length, or -1 when it is not valid UTF-8. */
+static int32_t dump_utf8(const unsigned char *s, size_t *len)
 {
-	buf_printf(w, "%s: \"%s\"\n", key, v ? v : "");
+	int32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return -1;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return -1;
+	*len = n;
+	return cp;
+}
+
+/*
+ * A YAML double-quoted string that reads back as s: quotes and backslashes
+ * escaped, and every character YAML would fold, strip or refuse in a file
+ * (controls, line separators, the BOM, non-characters) written as an escape.
+ */
+static void dump_quoted(struct buf_writer *w, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t n;
+
+	buf_put_u8(w, '"');
+	while (*s != '\0') {
+		int32_t cp = dump_utf8(s, &n);
+
+		if (cp < 0) {
+			buf_printf(w, "\\x%02x", *s++); /* not UTF-8: cannot come from a parse */
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			buf_printf(w, "\\%c", (char)cp);
+		else if (cp >= 0x20 && cp <= 0x7e)
+			buf_put_u8(w, (uint8_t)cp);
+		else if (cp < 0xa0)
+			buf_printf(w, "\\x%02x", (unsigned)cp);
+		else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe ||
+			 cp == 0xffff)
+			buf_printf(w, "\\u%04x", (unsigned)cp);
+		else
+			for (size_t i = 0; i < n; i++)
+				buf_put_u8(w, s[i]);
+		s += n;
+	}
+	buf_put_u8(w, '"');
+}
+
+static void dump_str(struct buf_writer *w, const char *indent, const char *key, const char *v)
+{
+	buf_printf(w, "%s%s: ", indent, key);
+	dump_quoted(w, v);
+	buf_put_u8(w, '\n');
+}
+
+static void dump_duration(struct buf_writer *w, const char *indent, const char *key, uint64_t ns)
+{
+	/* Whole seconds read best; anything finer is kept exactly. */
+	if (ns % 1000000000ULL == 0)
+		buf_printf(w, "%s%s: %llus\n", indent, key, (unsigned long long)(ns / 1000000000ULL));
+	else
+		buf_printf(w, "%s%s: %lluns\n", indent, key, (unsigned long long)ns);
 }
 
 static void dump_strv(struct buf_writer *w, const char *indent, const char *key,
 		      const struct srv_strv *v)
 {
-	buf_printf(w, "%s%s: [", indent, key);
-	for (size_t i = 0; i < v->n; i++)
-		buf_printf(w, "%s\"%s\"", i ? ", " : "", v->v[i]);
+	buf_printf(w, "%s", indent);
+	dump_quoted(w, key);
+	buf_put_str(w, ": [");
+	for (size_t i = 0; i < v->n; i++) {
+		if (i > 0)
+			buf_put_str(w, ", ");
+		dump_quoted(w, v->v[i]);
+	}
 	buf_put_str(w, "]\n");
 }
 
@@ -751,26 +869,27 @@ char *srv_config_dump(const struct srv_config *c)
 	size_t len;
 
 	buf_writer_growable(&w, 1 << 20);
-	dump_str(&w, "server_url", c->server_url);
-	dump_str(&w, "listen_addr", c->listen_addr);
-	dump_str(&w, "metrics_listen_addr", c->metrics_listen_addr);
-	dump_str(&w, "unix_socket", c->unix_socket);
+	dump_str(&w, "", "server_url", c->server_url);
+	dump_str(&w, "", "listen_addr", c->listen_addr);
+	dump_str(&w, "", "metrics_listen_addr", c->metrics_listen_addr);
+	dump_str(&w, "", "unix_socket", c->unix_socket);
 	buf_printf(&w, "unix_socket_permission: \"0%o\"\n", (unsigned)c->unix_socket_permission);
-	dump_str(&w, "tls_cert_path", c->tls_cert_path);
-	dump_str(&w, "tls_key_path", c->tls_key_path);
-	buf_printf(&w, "noise:\n  private_key_path: \"%s\"\n", c->server_key_path);
+	dump_str(&w, "", "tls_cert_path", c->tls_cert_path);
+	dump_str(&w, "", "tls_key_path", c->tls_key_path);
+	buf_put_str(&w, "noise:\n");
+	dump_str(&w, "  ", "private_key_path", c->server_key_path);
 	if (c->have_v4)
 		netprefix_format(&c->prefix_v4, p4, sizeof(p4));
 	if (c->have_v6)
 		netprefix_format(&c->prefix_v6, p6, sizeof(p6));
 	buf_printf(&w, "prefixes:\n  v4: \"%s\"\n  v6: \"%s\"\n  allocation: %s\n", p4, p6,
 		   alloc_names[c->allocation]);
-	buf_printf(&w, "database:\n  type: %s\n  sqlite:\n    path: \"%s\"\n    write_ahead_log: %s\n",
-		   dbtype_names[c->db_type], c->sqlite_path ? c->sqlite_path : "",
-		   c->sqlite_wal ? "true" : "false");
-	buf_printf(&w, "dns:\n  magic_dns: %s\n  base_domain: \"%s\"\n  override_local_dns: %s\n",
-		   c->magic_dns ? "true" : "false", c->base_domain ? c->base_domain : "",
-		   c->override_local_dns ? "true" : "false");
+	buf_printf(&w, "database:\n  type: %s\n  sqlite:\n", dbtype_names[c->db_type]);
+	dump_str(&w, "    ", "path", c->sqlite_path);
+	buf_printf(&w, "    write_ahead_log: %s\n", c->sqlite_wal ? "true" : "false");
+	buf_printf(&w, "dns:\n  magic_dns: %s\n", c->magic_dns ? "true" : "false");
+	dump_str(&w, "  ", "base_domain", c->base_domain);
+	buf_printf(&w, "  override_local_dns: %s\n", c->override_local_dns ? "true" : "false");
 	buf_put_str(&w, "  nameservers:\n");
 	dump_strv(&w, "    ", "global", &c->nameservers);
 	buf_put_str(&w, "    split:\n");
@@ -778,27 +897,33 @@ char *srv_config_dump(const struct srv_config *c)
 		dump_strv(&w, "      ", c->split[i].domain, &c->split[i].servers);
 	dump_strv(&w, "  ", "search_domains", &c->search_domains);
 	buf_put_str(&w, "  extra_records:\n");
-	for (size_t i = 0; i < c->n_records; i++)
-		buf_printf(&w, "    - {name: \"%s\", type: %s, value: \"%s\"}\n", c->records[i].name,
-			   c->records[i].type, c->records[i].value);
-	buf_printf(&w,
-		   "derp:\n  server:\n    enabled: %s\n    region_id: %u\n    region_code: \"%s\"\n"
-		   "    region_name: \"%s\"\n    stun_listen_addr: \"%s\"\n",
-		   c->relay_enabled ? "true" : "false", c->relay_region_id,
-		   c->relay_region_code ? c->relay_region_code : "",
-		   c->relay_region_name ? c->relay_region_name : "",
-		   c->stun_listen_addr ? c->stun_listen_addr : "");
+	for (size_t i = 0; i < c->n_records; i++) {
+		buf_put_str(&w, "    - {name: ");
+		dump_quoted(&w, c->records[i].name);
+		buf_printf(&w, ", type: %s, value: ", c->records[i].type);
+		dump_quoted(&w, c->records[i].value);
+		buf_put_str(&w, "}\n");
+	}
+	buf_printf(&w, "derp:\n  server:\n    enabled: %s\n    region_id: %u\n",
+		   c->relay_enabled ? "true" : "false", c->relay_region_id);
+	dump_str(&w, "    ", "region_code", c->relay_region_code);
+	dump_str(&w, "    ", "region_name", c->relay_region_name);
+	dump_str(&w, "    ", "stun_listen_addr", c->stun_listen_addr);
 	dump_strv(&w, "  ", "paths", &c->derp_paths);
 	dump_strv(&w, "  ", "urls", &c->derp_urls);
-	buf_printf(&w, "node:\n  expiry: %llus\n  ephemeral:\n    inactivity_timeout: %llus\n",
-		   (unsigned long long)(c->node_expiry_ns / 1000000000ULL),
-		   (unsigned long long)(c->ephemeral_inactivity_ns / 1000000000ULL));
+	buf_put_str(&w, "node:\n");
+	dump_duration(&w, "  ", "expiry", c->node_expiry_ns);
+	buf_put_str(&w, "  ephemeral:\n");
+	dump_duration(&w, "    ", "inactivity_timeout", c->ephemeral_inactivity_ns);
 	buf_printf(&w, "log:\n  level: %s\n  format: %s\n", c->log_level ? c->log_level : "info",
 		   logfmt_names[c->log_format]);
-	buf_printf(&w, "policy:\n  mode: %s\n  path: \"%s\"\n", policy_names[c->policy_mode],
-		   c->policy_path ? c->policy_path : "");
-	buf_printf(&w, "cli:\n  address: \"%s\"\n  api_key: \"%s\"\n",
-		   c->cli_address ? c->cli_address : "", c->cli_api_key ? "<set>" : "");
+	buf_printf(&w, "policy:\n  mode: %s\n", policy_names[c->policy_mode]);
+	dump_str(&w, "  ", "path", c->policy_path);
+	buf_put_str(&w, "cli:\n");
+	dump_str(&w, "  ", "address", c->cli_address);
+	buf_printf(&w, "  api_key: \"%s\"\n", c->cli_api_key ? "<set>" : "");
+	dump_duration(&w, "  ", "timeout", c->cli_timeout_ns);
+	buf_printf(&w, "  insecure: %s\n", c->cli_insecure ? "true" : "false");
 	if (buf_put_u8(&w, 0) < 0) {
 		buf_writer_free(&w);
 		return NULL;

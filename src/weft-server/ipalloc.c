@@ -79,6 +79,21 @@ bool ipalloc_is_reserved(const struct ipalloc *ia, const struct netaddr *a)
 	return off == UINT64_MAX || ipalloc_reserved_off(ia, off);
 }
 
+/*
+ * Takes a reserved address out of the capacity, unless it is outside the
+ * prefix or already counted as the network or broadcast address (as
+ * 100.100.100.100 is in 100.100.100.100/30).
+ */
+static void ipalloc_uncount(struct ipalloc *ia, const struct netaddr *a)
+{
+	uint64_t off = ipalloc_offset(ia, a);
+
+	if (off == UINT64_MAX || off == 0 ||
+	    (ia->prefix.addr.family == NETADDR_V4 && off == ia->span - 1))
+		return;
+	ia->capacity--;
+}
+
 int ipalloc_new(const struct netprefix *p, bool random, struct ipalloc **out)
 {
 	struct ipalloc *ia;
@@ -97,16 +112,12 @@ int ipalloc_new(const struct netprefix *p, bool random, struct ipalloc **out)
 	nmindex_init(&ia->used);
 	ia->capacity = ia->span - 1 - (p->addr.family == NETADDR_V4 ? 1 : 0);
 	/* Subtract the reserved addresses that fall inside. */
-	if (ipalloc_offset(ia, &ipalloc_quad100) != UINT64_MAX)
-		ia->capacity--;
-	if (ipalloc_offset(ia, &ipalloc_dns6) != UINT64_MAX)
-		ia->capacity--;
+	ipalloc_uncount(ia, &ipalloc_quad100);
+	ipalloc_uncount(ia, &ipalloc_dns6);
 	for (uint32_t i = 0; i < 512; i++) {
 		a = ipalloc_chromeos.addr;
 		netaddr_add(&a, i);
-		if (ipalloc_offset(ia, &a) != UINT64_MAX && ipalloc_offset(ia, &a) != 0 &&
-		    ipalloc_offset(ia, &a) != ia->span - 1)
-			ia->capacity--;
+		ipalloc_uncount(ia, &a);
 	}
 	*out = ia;
 	return 0;

@@ -19,11 +19,14 @@ void srvname_sanitize(const char *hostname, char out[static SRVNAME_MAX + 1])
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && n > 0)
+			if (dash && n > 0) {
+				/* A dash needs a character after it: no room for both, stop. */
+				if (n + 2 > SRVNAME_MAX)
+					break;
 				out[n++] = '-';
+			}
 			dash = false;
-			if (n < SRVNAME_MAX)
-				out[n++] = c;
+			out[n++] = c;
 		} else {
 			/* Anything else ('-', '_', spaces, UTF-8) separates words with one '-'. */
 			dash = true;

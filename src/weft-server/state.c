@@ -307,6 +307,18 @@ static int state_check_tags(char *const *tags, size_t n, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * The store set nodes.auth_key_id to NULL when the key went (ON DELETE SET
+ * NULL); memory follows, or the node's next write would name a missing key
+ * and fail its foreign key.
+ */
+static void state_forget_pak(struct srv_state *s, uint64_t pak_id)
+{
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (s->nodes[i]->rec.auth_key_id == pak_id)
+			s->nodes[i]->rec.auth_key_id = 0;
+}
+
 /* ---- users -------------------------------------------------------------------------------- */
 
 int srv_user_create(struct srv_state *s, const char *name, const char *display,
@@ -379,6 +391,7 @@ int srv_user_delete(struct srv_state *s, struct srv_user *u, char *err, size_t e
 		struct srv_pak *k = s->paks[i];
 		if (k->rec.user_id != u->rec.id)
 			continue;
+		state_forget_pak(s, k->rec.id);
 		nmindex_del(&s->pak_by_prefix, k->rec.prefix, strlen(k->rec.prefix));
 		state_vec_del((void **)s->paks, &s->n_paks, k->slot, state_pak_slot);
 		db_preauthkey_clear(&k->rec);
@@ -466,9 +479,7 @@ int srv_pak_delete(struct srv_state *s, struct srv_pak *k, char *err, size_t err
 
 	if ((r = db_preauthkey_delete(s->db, k->rec.id)) < 0)
 		return state_db_fail(err, errlen, r, "deleting the pre-auth key");
-	for (size_t i = 0; i < s->n_nodes; i++)
-		if (s->nodes[i]->rec.auth_key_id == k->rec.id)
-			s->nodes[i]->rec.auth_key_id = 0; /* ON DELETE SET NULL */
+	state_forget_pak(s, k->rec.id);
 	nmindex_del(&s->pak_by_prefix, k->rec.prefix, strlen(k->rec.prefix));
 	state_vec_del((void **)s->paks, &s->n_paks, k->slot, state_pak_slot);
 	db_preauthkey_clear(&k->rec);
