@@ -261,7 +261,8 @@ static int cli_up_start(struct cli_ctx *ctx, struct cli_up *u, const json_t *wan
 		mem_wipe((char *)json_string_value(k), json_string_length(k));
 	json_decref(body);
 	json_decref(ans);
-	if (r == 0 && u->force_reauth)
+	/* An auth key re-authenticates by itself; without one, ask for a login. */
+	if (r == 0 && u->force_reauth && (u->authkey == NULL || u->authkey[0] == '\0'))
 		r = cli_call(ctx, "POST", LOCALAPI_LOGIN_INTERACTIVE, NULL, 0, &ans);
 	json_decref(ans);
 	return r;

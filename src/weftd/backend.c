@@ -159,7 +159,7 @@ static void cc_auth_url(void *arg, const char *url)
 	 * a stale tailnet (Tailscale does the same). A server that is merely down
 	 * never gets here.
 	 */
-	if (be->nm != NULL)
+	if (be->nm != NULL && !be->reauth_pending)
 		backend_unapply(be);
 	backend_set_state(be, BACKEND_NEEDS_LOGIN);
 	backend_notify(be, json_pack("{s:s}", "BrowseToURL", url));
@@ -175,6 +175,7 @@ static void cc_logged_in(void *arg, const struct ctrlclient_login *login)
 	snprintf(p->user_login, sizeof(p->user_login), "%s", login->user_login);
 	snprintf(p->node_name, sizeof(p->node_name), "%s", login->node_name);
 	p->prefs.logged_out = false;
+	be->reauth_pending = false;
 	/* The server took our current key: a rotation in progress is complete. */
 	if (p->has_old_node_key) {
 		mem_wipe(&p->old_node_key, sizeof(p->old_node_key));
@@ -567,6 +568,18 @@ int backend_login_interactive(struct backend *be, char *err, size_t errlen)
 	}
 	p->prefs.want_running = true;
 	p->prefs.logged_out = false;
+	/*
+	 * An interactive login (weft up --force-reauth, weft login) must make the
+	 * server authenticate the node again, so it registers a new node key the
+	 * server has never seen, without the old one as proof (as Tailscale's
+	 * interactive login does). The old key keeps working until then.
+	 */
+	if (p->node_id != 0) {
+		be->reauth_pending = true;
+		keys_generate(p->node_key.b);
+		mem_wipe(&p->old_node_key, sizeof(p->old_node_key));
+		p->has_old_node_key = false;
+	}
 	backend_save(be);
 	return backend_control_start(be, NULL);
 }

@@ -48,6 +48,9 @@ struct backend {
 	/* Node-key rotation before the key expires (backend.c). */
 	struct event *rotate_ev;
 	int64_t rotate_for; /* the expiry the timer was set for */
+	/* An interactive re-login is under way: the approval URL it gets is not the
+	 * server disowning us, so the tailnet stays up meanwhile. */
+	bool reauth_pending;
 };
 
 /* backend.c */

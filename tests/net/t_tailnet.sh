@@ -142,4 +142,24 @@ wait "$UPPID" || fail "up did not succeed after approval: $(cat "$NET_TMP/up-d.o
 wait_until 15 peers_are a node-b,node-d || fail "a does not see the approved node: $(peers_named a)"
 wait_until 10 nsx d ping -c1 -W1 "${IP4[a]}" >/dev/null || fail "the approved node cannot reach a"
 log "interactive registration approved with nodes register"
+
+# ---- up --force-reauth: the same node authenticates again with a new node key ---------
+DKEY=$(selfkey d)
+w d up --login-server http://192.168.50.1:8080 --hostname node-d --force-reauth --timeout 30s \
+	>"$NET_TMP/up-d2.out" 2>&1 &
+UPPID=$!
+NET_PIDS+=("$UPPID")
+has_register_cmd2() { grep -q "weft-server nodes register --key" "$NET_TMP/up-d2.out"; }
+wait_until 15 has_register_cmd2 || fail "--force-reauth asked for no approval: $(cat "$NET_TMP/up-d2.out")"
+# While it waits, the node is still on the tailnet.
+nsx d ping -c1 -W2 "${IP4[a]}" >/dev/null || fail "d lost the tailnet while re-authenticating"
+AUTHID=$(sed -n 's/.*nodes register --key \([^ ]*\) .*/\1/p' "$NET_TMP/up-d2.out" | head -1)
+ws nodes register --key "$AUTHID" --user ops >/dev/null || fail "nodes register for the re-auth"
+wait "$UPPID" || fail "up --force-reauth did not succeed: $(cat "$NET_TMP/up-d2.out")"
+[ "$(selfkey d)" != "$DKEY" ] || fail "--force-reauth kept the node key"
+[ "$(ws nodes list -o json | jq '[.[] | select(.name == "node-d")] | length')" = 1 ] ||
+	fail "re-auth made a second node-d: $(ws nodes list)"
+wait_until 10 peer_has_key a "$(selfkey d)" || fail "a did not learn d's new key"
+wait_until 10 nsx d ping -c1 -W1 "${IP4[a]}" >/dev/null || fail "d cannot reach a after re-auth"
+log "up --force-reauth re-authenticates the same node"
 pass
