@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "core/log.h"
 #include "dns/dnstable.h"
 #include "dns/dnstext.h"
@@ -22,6 +24,11 @@
 #include "weftd/backend_int.h"
 #include "weftd/dnsd.h"
 #include "weftd/state.h"
+
+#define BACKEND_DNS_WATCH_S 5
+
+static void backend_dns_table(struct backend *be);
+static void backend_dns_watch_cb(evutil_socket_t fd, short what, void *arg);
 
 static void backend_dns_note(struct backend *be, const char *what, int r)
 {
@@ -34,6 +41,7 @@ static void backend_dns_note(struct backend *be, const char *what, int r)
 
 int backend_dns_init(struct backend *be, char *err, size_t errlen)
 {
+	struct timeval watch = { BACKEND_DNS_WATCH_S, 0 };
 	char path[PATH_MAX];
 	int r;
 
@@ -51,13 +59,23 @@ int backend_dns_init(struct backend *be, char *err, size_t errlen)
 	log_info("dns: host DNS mode %s (%s)", resolvconf_mode_name(be->dnsconf.mode),
 		 be->dnsconf.why);
 	r = dnsd_new(be->base, be->engine, &be->dnsd);
-	if (r < 0)
+	if (r < 0) {
 		snprintf(err, errlen, "cannot start the MagicDNS resolver: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	be->dns_watch = event_new(be->base, -1, EV_PERSIST, backend_dns_watch_cb, be);
+	if (be->dns_watch == NULL || event_add(be->dns_watch, &watch) < 0) {
+		snprintf(err, errlen, "cannot start the resolv.conf watch");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void backend_dns_free(struct backend *be)
 {
+	if (be->dns_watch != NULL)
+		event_free(be->dns_watch);
+	be->dns_watch = NULL;
 	if (be->dnsconf.applied)
 		backend_dns_note(be, "restore", dnsconf_restore(&be->dnsconf));
 	dnsd_free(be->dnsd);
@@ -102,19 +120,21 @@ static void backend_dns_table(struct backend *be)
 	dnsd_set_table(be->dnsd, t);
 }
 
-/* Points the host at us, or puts its own configuration back. */
-static void backend_dns_host(struct backend *be)
+/* Points the host at us, or puts its own configuration back; true if it found a surprise. */
+static bool backend_dns_host(struct backend *be)
 {
 	const struct dnstable *t = dnsd_table(be->dnsd);
 	bool want = be->nm != NULL && t != NULL && state_current(be->st)->prefs.corp_dns;
 	const char *search[RESOLVCONF_MAX_SEARCH];
 	struct resolvconf_config c;
+	bool surprise;
+	int r;
 
 	if (!want) {
 		if (be->dnsconf.applied)
 			backend_dns_note(be, "restore", dnsconf_restore(&be->dnsconf));
 		be->dns_mode_said = false;
-		return;
+		return false;
 	}
 	if (be->dnsconf.mode != RESOLVCONF_MODE_DIRECT) {
 		if (!be->dns_mode_said)
@@ -122,10 +142,30 @@ static void backend_dns_host(struct backend *be)
 				  "100.100.100.100 answers all the same",
 				  resolvconf_mode_name(be->dnsconf.mode), be->dnsconf.why);
 		be->dns_mode_said = true;
-		return;
+		return false;
 	}
 	resolvconf_config_from_table(t, &c, search, RESOLVCONF_MAX_SEARCH);
-	backend_dns_note(be, "write", dnsconf_apply(&be->dnsconf, &c));
+	r = dnsconf_apply(&be->dnsconf, &c);
+	surprise = be->dnsconf.note[0] != '\0'; /* rewritten by someone else, or the original lost */
+	backend_dns_note(be, "write", r);
+	return surprise;
+}
+
+/*
+ * Every few seconds while ours is in force: a DHCP client or an admin that
+ * rewrote resolv.conf has its file kept as the new original and ours put
+ * back, and the table takes the new file's nameservers as the host's.
+ */
+static void backend_dns_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend *be = arg;
+
+	(void)fd;
+	(void)what;
+	if (be->dnsconf.applied && backend_dns_host(be)) {
+		backend_dns_table(be);
+		(void)backend_dns_host(be); /* the search list may follow the new table */
+	}
 }
 
 void backend_dns_update(struct backend *be)

@@ -51,6 +51,7 @@ struct backend {
 	struct ctrlclient *cc; /* NULL when not connected */
 	struct dnsd *dnsd;     /* the resolver at 100.100.100.100 */
 	struct dnsconf dnsconf; /* the host's resolv.conf */
+	struct event *dns_watch; /* re-checks resolv.conf while ours is in force */
 	bool dns_mode_said;	/* logged why the host's DNS is left alone */
 	bool routes_dns;	/* the interface routes 100.100.100.100 (last sync) */
 	char dns_skipped[160];	/* the last table build's first skipped entry, logged once */

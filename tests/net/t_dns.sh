@@ -221,6 +221,20 @@ ctr=$(w a debug counters --json) || fail "debug counters"
 	fail "counters: $(jq -c 'with_entries(select(.key | startswith("dns_")))' <<<"$ctr")"
 [ -n "${DNS_SHOW:-}" ] && { cat "$NET_TMP/status.out" "$NET_TMP/query.out"; w a dns query www.example.test; w a dns query big.example.test TXT | head -5; jq -c 'with_entries(select(.key | startswith("dns_")))' <<<"$ctr"; } >&2
 
+# ---- another program rewrites resolv.conf while weft runs -------------------------------
+# (a DHCP client): its file becomes the original, ours comes back, down restores its file.
+DHCP=$NET_TMP/resolv.dhcp
+printf 'nameserver 192.168.60.53\nsearch dhcp.test\n' >"$DHCP"
+cat "$DHCP" >"$(rc_file b)"
+wait_until 15 managed b || fail "b's resolv.conf not taken back after a rewrite"
+cmp -s "$NET_TMP/b/state/resolv.conf.pre-weft" "$DHCP" || fail "the rewritten file is not b's new original"
+w b down >/dev/null || fail "down on b"
+wait_until 10 cmp -s "$(rc_file b)" "$DHCP" || fail "b: down did not restore the rewritten file"
+cp "$ORIG" "$(rc_file b)"
+w b up --timeout 20s >/dev/null 2>&1 || fail "up again on b"
+wait_until 10 managed b || fail "b not managed after up again"
+log "a resolv.conf rewritten while weft runs becomes the original"
+
 # ---- putting resolv.conf back -----------------------------------------------------------
 w a down >/dev/null || fail "down on a"
 wait_until 10 original a || fail "resolv.conf not restored after down: $(cat "$(rc_file a)")"
