@@ -457,8 +457,10 @@ static void dnsd_tcp_drain(struct dnsd *d, uint64_t conn, const struct netendpoi
 	while (tcplite_rx(d->tcp, conn, &p, &n) && n >= 2 && n >= 2 + (mlen = buf_load_be16(p))) {
 		tcplite_hold(d->tcp, conn);
 		if (dnsresolver_query(d->r, p + 2, mlen, &c, now, d->buf + DNSD_OUT_OFF,
-				      DNSMSG_MSG_MAX, &v) < 0)
-			v.action = DNSRESOLVER_DROP, v.client = c;
+				      DNSMSG_MSG_MAX, &v) < 0) {
+			v.action = DNSRESOLVER_DROP; /* cannot happen: the buffer is large enough */
+			v.client = c;
+		}
 		/* Consumed first: acting may send, and the reply must not see stale input. */
 		tcplite_rx_consume(d->tcp, conn, 2 + mlen);
 		dnsd_act(d, &v, now);

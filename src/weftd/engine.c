@@ -352,7 +352,7 @@ bool engine_local_take(struct engine *e, const uint8_t *ip, size_t len)
 	size_t n = atomic_load_explicit(&e->local_n, memory_order_acquire);
 	struct engine_local_pkt *q;
 	struct netaddr dst;
-	bool ours = false;
+	bool ours = false, queued = false;
 
 	if (n == 0 || len < 20)
 		return false;
@@ -376,11 +376,11 @@ bool engine_local_take(struct engine *e, const uint8_t *ip, size_t len)
 		memcpy(q->b, ip, len);
 		q->len = (uint16_t)len;
 		e->localq_count++;
-		q = NULL;
+		queued = true;
 	}
 	pthread_mutex_unlock(&e->localq_lock);
-	engine_count(q == NULL ? &e->counters.local_packets : &e->counters.local_queue_full);
-	return true;
+	engine_count(queued ? &e->counters.local_packets : &e->counters.local_queue_full);
+	return true; /* ours either way: never into the tunnel */
 }
 
 void engine_local_notify(struct engine *e)

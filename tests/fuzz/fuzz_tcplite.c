@@ -45,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.tx_max = 2000;
 	if (tcplite_new(&cfg, &ops, NULL, &t) != 0)
 		abort();
+	last_seq = last_ack = 0; /* each input starts from the same state */
 	while (i + 6 <= size) {
 		uint8_t op = data[i], a = data[i + 1], b = data[i + 2], len = data[i + 3] & 0x7f;
 		uint16_t wnd = (uint16_t)(data[i + 4] << 8 | data[i + 5]);
