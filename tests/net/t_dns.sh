@@ -219,6 +219,7 @@ log "weft dns status and weft dns query"
 ctr=$(w a debug counters --json) || fail "debug counters"
 [ "$(jq '.dns_tcp_established > 0 and .dns_tcp_upstream > 0 and .dns_forwarded > 0 and .dns_local > 0 and .dns_cache_hits > 0' <<<"$ctr")" = true ] ||
 	fail "counters: $(jq -c 'with_entries(select(.key | startswith("dns_")))' <<<"$ctr")"
+# DNS_SHOW=1 prints what the CLI shows, for a look by eye.
 [ -n "${DNS_SHOW:-}" ] && { cat "$NET_TMP/status.out" "$NET_TMP/query.out"; w a dns query www.example.test; w a dns query big.example.test TXT | head -5; jq -c 'with_entries(select(.key | startswith("dns_")))' <<<"$ctr"; } >&2
 
 # ---- another program rewrites resolv.conf while weft runs -------------------------------
