@@ -11,7 +11,7 @@ BUILD="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
   libmnl-dev libyaml-dev libcmocka-dev libcurl4-openssl-dev libldns-dev"
 # Tests: real peers and tools for the network-namespace tests and the benchmarks.
 TEST="wireguard-tools wireguard-go iperf3 iproute2 iputils-ping nftables jq python3 procps
-  psmisc coreutils openssl curl"
+  psmisc coreutils openssl curl dnsmasq-base dnsperf"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -25,6 +25,8 @@
 #define LOCALAPI_PROFILES LOCALAPI_PREFIX "profiles/"
 #define LOCALAPI_NETMAP LOCALAPI_PREFIX "netmap"
 #define LOCALAPI_COUNTERS LOCALAPI_PREFIX "counters"
+#define LOCALAPI_DNS_STATUS LOCALAPI_PREFIX "dns-status"
+#define LOCALAPI_DNS_QUERY LOCALAPI_PREFIX "dns-query"
 
 /* BackendState values, as Tailscale names them. */
 #define LOCALAPI_STATE_NOSTATE "NoState"

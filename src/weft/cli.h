@@ -85,6 +85,12 @@ int cli_cmd_debug_netmap(struct cli_ctx *ctx, const struct cli_command *cmd, int
 int cli_cmd_debug_counters(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			   char **argv);
 
+int cli_cmd_dns_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_dns_query(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv);
+
+/* Percent-encodes a query-string value into buf (truncating, always terminated). */
+void cli_urlencode(const char *s, char *buf, size_t len);
+
 /*
  * Finds a node in a status object by what a user types: an IP of ours or a
  * peer's, the MagicDNS name (full, with or without the trailing dot, or

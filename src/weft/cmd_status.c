@@ -127,7 +127,7 @@ out:
 }
 
 /* Percent-encodes a query value (everything but unreserved characters and ':'). */
-static void cli_urlencode(const char *s, char *buf, size_t len)
+void cli_urlencode(const char *s, char *buf, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;

@@ -28,6 +28,22 @@ static const struct cli_command cli_debug_cmds[] = {
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
+static const struct cli_command cli_dns_cmds[] = {
+	{ "status", "[--json]", "show what MagicDNS and the host's DNS are doing",
+	  "Shows whether the host uses the tailnet's resolver (--accept-dns) and how\n"
+	  "(/etc/resolv.conf managed directly), and the server's DNS configuration as\n"
+	  "it is in force: MagicDNS and its suffix, the resolvers for other names, the\n"
+	  "split-DNS routes and the search domains (GET /localapi/v0/dns-status).",
+	  cli_cmd_dns_status, NULL },
+	{ "query", "[--json] NAME [TYPE]", "ask the tailnet's resolver (100.100.100.100)",
+	  "Asks the resolver at 100.100.100.100 about NAME (TYPE A unless given: AAAA,\n"
+	  "PTR, MX, TXT, ... or a number; an IP address asks for its PTR) and prints\n"
+	  "where the name went (MagicDNS, split DNS or the resolvers), the response\n"
+	  "code and the records. A short name like `node-b' is a tailnet host.",
+	  cli_cmd_dns_query, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
 static const struct cli_command cli_cmds[] = {
 	{ "up", "[flags]", "connect to the tailnet, logging in if needed",
 	  "Connects this node to its tailnet: sends the settings to weftd, logs in to\n"
@@ -81,6 +97,9 @@ static const struct cli_command cli_cmds[] = {
 	{ "whois", "[flags] IP[:PORT]", "show the node and user owning a tailnet address",
 	  "Shows which node has the tailnet address IP and which user owns it.", cli_cmd_whois,
 	  NULL },
+	{ "dns", "SUBCOMMAND", "show MagicDNS's state, ask the tailnet's resolver",
+	  "MagicDNS: `status' shows what is in force, `query' asks 100.100.100.100.", NULL,
+	  cli_dns_cmds },
 	{ "version", "[flags]", "print the version",
 	  "Prints weft's version; --daemon adds the running weftd's.", cli_cmd_version, NULL },
 	{ "debug", "SUBCOMMAND", "show weftd's internals",

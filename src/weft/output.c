@@ -409,3 +409,119 @@ void cli_out_profiles(FILE *fp, const json_t *profiles, const char *current_id)
 			url[0] != '\0' ? url : "-", acct[0] != '\0' ? acct : "-");
 	}
 }
+
+/* ---- weft dns ------------------------------------------------------------------------- */
+
+static void cli_dns_list(FILE *fp, const char *title, const json_t *a, const char *none)
+{
+	const json_t *v;
+	size_t i;
+
+	fprintf(fp, "%s:\n", title);
+	if (json_array_size(a) == 0)
+		fprintf(fp, "  (%s)\n", none);
+	json_array_foreach(a, i, v)
+		fprintf(fp, "  - %s\n", json_string_value(v) != NULL ? json_string_value(v) : "?");
+	fprintf(fp, "\n");
+}
+
+static void cli_dns_host(FILE *fp, const json_t *st)
+{
+	const json_t *h = json_object_get(st, "HostDNS");
+	const char *mode = cli_s(h, "Mode"), *path = cli_s(h, "Path");
+
+	fprintf(fp, "=== Host DNS (--accept-dns) ===\n\n");
+	if (!json_is_true(json_object_get(st, "AcceptDNS"))) {
+		fprintf(fp, "Weft DNS: off. The host keeps its own resolver; 100.100.100.100 still "
+			    "answers when asked.\n"
+			    "Run 'weft set --accept-dns' to have the host use it.\n\n");
+	} else if (json_is_true(json_object_get(h, "Managed"))) {
+		fprintf(fp, "Weft DNS: on. %s points at 100.100.100.100 (%s mode); the original is "
+			    "kept in %s.\n"
+			    "Run 'weft set --accept-dns=false' to go back to the host's own "
+			    "resolver.\n\n",
+			path, mode, cli_s(h, "Backup"));
+	} else if (strcmp(mode, "direct") == 0) {
+		fprintf(fp, "Weft DNS: on, not in force: weft is not running (%s is the host's).\n\n",
+			path);
+	} else {
+		fprintf(fp, "Weft DNS: on, but the host's DNS is left alone (%s mode: %s).\n"
+			    "100.100.100.100 answers all the same.\n\n",
+			mode, cli_s(h, "Why"));
+	}
+}
+
+void cli_out_dns_status(FILE *fp, const json_t *st)
+{
+	const json_t *split = json_object_get(st, "SplitDNS"), *v;
+	const char *from = cli_s(st, "ResolversFrom"), *k;
+
+	cli_dns_host(fp, st);
+	fprintf(fp, "=== MagicDNS configuration (from the server) ===\n\n");
+	if (!json_is_true(json_object_get(st, "Ready"))) {
+		fprintf(fp, "Not running: no network map yet.\n\n");
+		return;
+	}
+	if (json_is_true(json_object_get(st, "MagicDNS")))
+		fprintf(fp, "MagicDNS: on (suffix = %s), %lld names answered here.\n\n",
+			cli_s(st, "BaseDomain"), (long long)cli_i(st, "Names"));
+	else
+		fprintf(fp, "MagicDNS: off. Names are only forwarded.\n\n");
+	cli_dns_list(fp,
+		     strcmp(from, "server") == 0 ? "Resolvers (the server's global nameservers)"
+		     : strcmp(from, "host") == 0 ? "Resolvers (the host's own, from before weft)"
+						 : "Resolvers",
+		     json_object_get(st, "Resolvers"), "none: other names get SERVFAIL");
+	fprintf(fp, "Split DNS routes:\n");
+	if (json_object_size(split) == 0)
+		fprintf(fp, "  (none)\n");
+	json_object_foreach((json_t *)split, k, v) {
+		char line[CLI_COL_MAX] = "";
+		const json_t *ns;
+		size_t i;
+		json_array_foreach(v, i, ns)
+			cli_cat(line, sizeof(line), "%s%s", i > 0 ? ", " : "",
+				json_string_value(ns) != NULL ? json_string_value(ns) : "?");
+		fprintf(fp, "  - %s -> %s\n", k, line);
+	}
+	fprintf(fp, "\n");
+	cli_dns_list(fp, "Search domains", json_object_get(st, "SearchDomains"), "none");
+	cli_dns_list(fp, "Host nameservers",
+		     json_object_get(json_object_get(st, "HostDNS"), "Nameservers"), "none");
+}
+
+void cli_out_dns_query(FILE *fp, const json_t *ans)
+{
+	static const char *const sections[] = { "Answers", "Authority", "Additional" };
+	const char *route = cli_s(ans, "Route");
+	const json_t *res = json_object_get(ans, "Resolvers"), *v;
+	char line[CLI_COL_MAX] = "";
+	size_t i;
+
+	fprintf(fp, "DNS query for \"%s\" (%s) using the tailnet's resolver\n", cli_s(ans, "Name"),
+		cli_s(ans, "Type"));
+	json_array_foreach(res, i, v)
+		cli_cat(line, sizeof(line), "%s%s", i > 0 ? ", " : "",
+			json_string_value(v) != NULL ? json_string_value(v) : "?");
+	if (strcmp(route, "local") == 0)
+		fprintf(fp, "Answered by MagicDNS\n");
+	else if (strcmp(route, "split") == 0 || strcmp(route, "forward") == 0)
+		fprintf(fp, "Forwarded to %s: %s\n",
+			strcmp(route, "split") == 0 ? "the split-DNS resolvers" : "resolvers", line);
+	else
+		fprintf(fp, "No resolver for this name\n");
+	fprintf(fp, "Response code: %s\n\n", cli_s(ans, "Rcode"));
+	fprintf(fp, "%-7s %-32s %-7s %-6s %-6s %s\n", "Section", "Name", "TTL", "Class", "Type",
+		"Data");
+	fprintf(fp, "%-7s %-32s %-7s %-6s %-6s %s\n", "-------", "----", "---", "-----", "----",
+		"----");
+	for (size_t s = 0; s < 3; s++) {
+		json_array_foreach(json_object_get(ans, sections[s]), i, v)
+			fprintf(fp, "%-7s %-32s %-7lld %-6s %-6s %s\n",
+				s == 0 ? "answer" : s == 1 ? "auth" : "extra", cli_s(v, "Name"),
+				(long long)cli_i(v, "TTL"), cli_s(v, "Class"), cli_s(v, "Type"),
+				cli_s(v, "Data"));
+	}
+	if (json_object_get(ans, "Error") != NULL)
+		fprintf(fp, "(the reply did not decode past here: %s)\n", cli_s(ans, "Error"));
+}

@@ -57,4 +57,10 @@ void cli_out_whois(FILE *fp, const json_t *who);
 /* `weft switch --list`: ID, name, server and account, `*` after the current one's ID. */
 void cli_out_profiles(FILE *fp, const json_t *profiles, const char *current_id);
 
+/* `weft dns status` for a dns-status answer (docs/LOCALAPI.md). */
+void cli_out_dns_status(FILE *fp, const json_t *st);
+
+/* `weft dns query` for a dns-query answer: route, RCODE and a table of the records. */
+void cli_out_dns_query(FILE *fp, const json_t *ans);
+
 #endif

@@ -371,6 +371,9 @@ int backend_new(struct event_base *base, const struct backend_config *cfg, struc
 		goto fail;
 	}
 	be->ifindex = if_nametoindex(engine_ifname(be->engine));
+	r = backend_dns_init(be, err, errlen);
+	if (r < 0)
+		goto fail;
 	if (gethostname(be->os_hostname, sizeof(be->os_hostname) - 1) < 0)
 		snprintf(be->os_hostname, sizeof(be->os_hostname), "localhost");
 	backend_ping_install(be);
@@ -407,6 +410,7 @@ void backend_free(struct backend *be)
 	backend_pings_free(be);
 	if (be->engine != NULL && be->netcfg != NULL)
 		backend_unapply(be);
+	backend_dns_free(be); /* the host's resolv.conf goes back as the daemon exits */
 	netmap_free(be->nm);
 	engine_free(be->engine);
 	netcfg_close(be->netcfg);
@@ -516,6 +520,8 @@ int backend_patch_prefs(struct backend *be, const json_t *masked, char *err, siz
 		backend_prefs_replaced(be, &old);
 		backend_save(be);
 		backend_notify(be, json_pack("{s:o}", "Prefs", backend_prefs(be)));
+		if (old.corp_dns != p->prefs.corp_dns)
+			backend_dns_changed(be); /* --accept-dns on or off, at once */
 		if (backend_needs_reconnect(&old, &p->prefs))
 			r = backend_converge(be, NULL);
 	}
@@ -546,6 +552,8 @@ int backend_start(struct backend *be, const json_t *update_prefs, const char *au
 		}
 		backend_prefs_replaced(be, &old);
 	}
+	if (old.corp_dns != p->prefs.corp_dns)
+		backend_dns_changed(be);
 	ipn_prefs_free(&old);
 	if (p->prefs.want_running && p->prefs.control_url[0] == '\0') {
 		snprintf(err, errlen, "no control server: use weft up --login-server=URL");

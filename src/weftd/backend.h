@@ -77,7 +77,27 @@ int backend_profile_new(struct backend *be, char *err, size_t errlen)
 int backend_profile_delete(struct backend *be, const char *id, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 json_t *backend_netmap(struct backend *be);
+/* The engine's counters and the resolver's ("dns_..."). */
 json_t *backend_counters(struct backend *be);
+
+/* MagicDNS: what is in force (docs/LOCALAPI.md, dns-status). */
+json_t *backend_dns_status(struct backend *be);
+/* A question from the local API's name= and type= (type may be NULL: A, or PTR for an IP). */
+struct dnsmsg_question;
+int backend_dns_question(const char *name, const char *type, struct dnsmsg_question *q,
+			 char *err, size_t errlen) __attribute__((warn_unused_result));
+/*
+ * Asks the resolver; `cb` gets the reply bytes once on the control thread
+ * (maybe before this returns: see dnsd_query_start), unless cancelled first.
+ */
+struct dnsd_query;
+int backend_dns_query(struct backend *be, const struct dnsmsg_question *q,
+		      void (*cb)(void *arg, const uint8_t *msg, size_t len), void *arg,
+		      struct dnsd_query **out) __attribute__((warn_unused_result));
+void backend_dns_query_cancel(struct backend *be, struct dnsd_query *q);
+/* A reply as the dns-query answer's JSON (records decoded, the route the name takes). */
+json_t *backend_dns_answer(struct backend *be, const struct dnsmsg_question *q,
+			   const uint8_t *msg, size_t len);
 
 /*
  * Pings the node owning `ip` through the tunnel; cb gets the PingResult JSON

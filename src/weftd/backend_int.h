@@ -13,9 +13,13 @@
 #include <stdint.h>
 
 #include "crypto/keys.h"
+#include "dns/dnsmsg.h"
 #include "netmap/netmap.h"
 #include "weftd/backend.h"
+#include "weftd/dnsconf.h"
 
+struct dnsd;
+struct dnsd_query;
 struct engine;
 struct netcfg;
 struct state;
@@ -51,6 +55,12 @@ struct backend {
 	/* An interactive re-login is under way: the approval URL it gets is not the
 	 * server disowning us, so the tailnet stays up meanwhile. */
 	bool reauth_pending;
+	struct dnsd *dnsd;     /* the resolver at 100.100.100.100 */
+	struct dnsconf dnsconf; /* the host's resolv.conf */
+	struct event *dns_watch; /* re-checks resolv.conf while ours is in force */
+	bool dns_mode_said;	/* logged why the host's DNS is left alone */
+	bool routes_dns;	/* the interface routes 100.100.100.100 (last sync) */
+	char dns_skipped[160];	/* the last table build's first skipped entry, logged once */
 };
 
 /* backend.c */
@@ -68,6 +78,18 @@ int backend_netmap_delta(struct backend *be, const json_t *frame)
 const struct netmap_node *backend_node_by_addr(const struct backend *be, const struct netaddr *a);
 /* Removes every peer, address and route and forgets the map: not running. */
 void backend_unapply(struct backend *be);
+/* The DNS table and host config after a map or prefs change, and quad-100's routes. */
+void backend_dns_changed(struct backend *be);
+
+/* backend_dns.c */
+int backend_dns_init(struct backend *be, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Restores the host's DNS if we changed it; frees the resolver. */
+void backend_dns_free(struct backend *be);
+/* After every map change, prefs change and unapply: the table, then the host's DNS. */
+void backend_dns_update(struct backend *be);
+/* Whether 100.100.100.100 (and its IPv6 twin) should be routed into the TUN. */
+bool backend_dns_routed(const struct backend *be);
 
 /* backend_ping.c */
 void backend_pings_free(struct backend *be);

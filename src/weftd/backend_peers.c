@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "dns/dnstable.h"
 #include "json/jsonx.h"
 #include "wg/device.h"
 #include "weftd/backend_int.h"
@@ -157,20 +158,44 @@ static int backend_apply_changes(struct backend *be, struct wg_device *dev,
 	return r;
 }
 
+/* The tailnet's ranges, and MagicDNS's own addresses as host routes while it is in use. */
+static int backend_sync_routes(struct backend *be)
+{
+	struct netprefix routes[4] = { netaddr_cgnat_prefix, netaddr_ula_prefix };
+	size_t n = 2;
+	bool dns = backend_dns_routed(be);
+
+	if (dns) {
+		(void)netprefix_make(&routes[n++], &dnstable_quad100_v4, 32);
+		(void)netprefix_make(&routes[n++], &dnstable_quad100_v6, 128);
+	}
+	be->routes_dns = dns;
+	return netcfg_sync_routes(be->netcfg, be->ifindex, routes, n);
+}
+
 static int backend_apply_interface(struct backend *be)
 {
 	const struct netmap_node *self = netmap_self(be->nm);
-	struct netprefix routes[2] = { netaddr_cgnat_prefix, netaddr_ula_prefix };
 	int r;
 
 	r = netcfg_link_set(be->netcfg, be->ifindex, be->cfg.mtu, true);
 	if (r == 0)
 		r = netcfg_sync_addrs(be->netcfg, be->ifindex, self->addresses, self->n_addresses);
 	if (r == 0)
-		r = netcfg_sync_routes(be->netcfg, be->ifindex, routes, 2);
+		r = backend_sync_routes(be);
 	if (r < 0)
 		log_warnx("cannot configure interface %s: %s", be->cfg.tun, strerror(-r));
 	return r;
+}
+
+void backend_dns_changed(struct backend *be)
+{
+	int r;
+
+	backend_dns_update(be);
+	if (be->nm != NULL && backend_dns_routed(be) != be->routes_dns &&
+	    (r = backend_sync_routes(be)) < 0)
+		log_warnx("cannot route 100.100.100.100 into %s: %s", be->cfg.tun, strerror(-r));
 }
 
 /* Pushes the map into engine and interface; ch == NULL means "all of it". */
@@ -210,6 +235,7 @@ int backend_netmap_full(struct backend *be, struct netmap *nm)
 	}
 	netmap_changes_free(&ch);
 	netmap_free(old);
+	backend_dns_changed(be);
 	return r;
 }
 
@@ -228,6 +254,8 @@ int backend_netmap_delta(struct backend *be, const json_t *frame)
 	else
 		r = backend_apply(be, &ch);
 	netmap_changes_free(&ch);
+	if (r == 0)
+		backend_dns_changed(be);
 	return r;
 }
 
@@ -241,6 +269,8 @@ void backend_unapply(struct backend *be)
 	if (netcfg_sync_addrs(be->netcfg, be->ifindex, NULL, 0) < 0 ||
 	    netcfg_sync_routes(be->netcfg, be->ifindex, NULL, 0) < 0)
 		log_warnx("cannot clear the addresses and routes of %s", be->cfg.tun);
+	be->routes_dns = false;
 	netmap_free(be->nm);
 	be->nm = NULL;
+	backend_dns_update(be);
 }

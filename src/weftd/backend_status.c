@@ -17,6 +17,7 @@
 #include "weft/localapi.h"
 #include "weft_config.h"
 #include "weftd/backend_int.h"
+#include "weftd/dnsd.h"
 #include "weftd/engine.h"
 #include "core/buf.h"
 #include "json/jsonx.h"
@@ -284,5 +285,15 @@ json_t *backend_netmap(struct backend *be)
 
 json_t *backend_counters(struct backend *be)
 {
-	return engine_counters_json(be->engine);
+	json_t *o = engine_counters_json(be->engine), *d;
+
+	if (o == NULL || be->dnsd == NULL)
+		return o;
+	if ((d = dnsd_counters_json(be->dnsd)) == NULL || json_object_update(o, d) < 0) {
+		json_decref(d);
+		json_decref(o);
+		return NULL;
+	}
+	json_decref(d);
+	return o;
 }

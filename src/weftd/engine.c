@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,6 +23,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "crypto/aead.h"
+#include "net/offload.h"
 #include "wg/keypair.h"
 #include "wg/device.h"
 #include "weftd/engine_int.h"
@@ -343,6 +345,108 @@ void engine_set_echo_hook(struct engine *e, uint16_t ident,
 	atomic_store(&e->echo_ident, ident);
 }
 
+/* ---- weftd's own addresses: packets for them stop here, answers go back to the TUN ----- */
+
+bool engine_local_take(struct engine *e, const uint8_t *ip, size_t len)
+{
+	size_t n = atomic_load_explicit(&e->local_n, memory_order_acquire);
+	struct engine_local_pkt *q;
+	struct netaddr dst;
+	bool ours = false, queued = false;
+
+	if (n == 0 || len < 20)
+		return false;
+	if (ip[0] >> 4 == 4)
+		netaddr_from_v4(&dst, ip + 16);
+	else if (ip[0] >> 4 == 6 && len >= 40)
+		netaddr_from_v6(&dst, ip + 24);
+	else
+		return false;
+	for (size_t i = 0; i < n && !ours; i++)
+		ours = netaddr_eq(&dst, &e->local_addrs[i]);
+	if (!ours)
+		return false;
+	if (len > ENGINE_LOCAL_PKT_MAX) {
+		engine_count(&e->counters.local_oversize);
+		return true;
+	}
+	pthread_mutex_lock(&e->localq_lock);
+	if (e->localq_count < ENGINE_LOCALQ_LEN) {
+		q = &e->localq[(e->localq_head + e->localq_count) % ENGINE_LOCALQ_LEN];
+		memcpy(q->b, ip, len);
+		q->len = (uint16_t)len;
+		e->localq_count++;
+		queued = true;
+	}
+	pthread_mutex_unlock(&e->localq_lock);
+	engine_count(queued ? &e->counters.local_packets : &e->counters.local_queue_full);
+	return true; /* ours either way: never into the tunnel */
+}
+
+void engine_local_notify(struct engine *e)
+{
+	engine_wake(e->local_efd);
+}
+
+static void engine_local_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct engine_local_pkt p;
+	uint64_t v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn_f("eventfd");
+	for (int i = 0; i < ENGINE_LOCALQ_LEN; i++) {
+		bool got = false;
+		pthread_mutex_lock(&e->localq_lock);
+		if (e->localq_count > 0) {
+			struct engine_local_pkt *q = &e->localq[e->localq_head];
+			p.len = q->len;
+			memcpy(p.b, q->b, q->len);
+			e->localq_head = (e->localq_head + 1) % ENGINE_LOCALQ_LEN;
+			e->localq_count--;
+			got = true;
+		}
+		pthread_mutex_unlock(&e->localq_lock);
+		if (!got)
+			return;
+		if (e->local_fn != NULL)
+			e->local_fn(e->local_arg, p.b, p.len);
+	}
+	/* A full queue's worth: let the loop serve others, then come back. */
+	engine_wake(e->local_efd);
+}
+
+void engine_set_local_hook(struct engine *e, const struct netaddr *addrs, size_t n,
+			   void (*fn)(void *arg, const uint8_t *ip, size_t len), void *arg)
+{
+	if (n > ENGINE_LOCAL_ADDRS)
+		n = ENGINE_LOCAL_ADDRS;
+	atomic_store_explicit(&e->local_n, 0, memory_order_release);
+	e->local_fn = fn;
+	e->local_arg = arg;
+	for (size_t i = 0; i < n; i++)
+		e->local_addrs[i] = addrs[i];
+	atomic_store_explicit(&e->local_n, fn != NULL ? n : 0, memory_order_release);
+}
+
+int engine_tun_write(struct engine *e, const uint8_t *ip, size_t len)
+{
+	uint8_t vh[OFFLOAD_VNET_HDR_LEN] = { 0 }; /* no offload: the checksums are complete */
+	struct iovec iov[2] = { { vh, sizeof(vh) }, { (void *)ip, len } };
+	ssize_t r;
+
+	do {
+		r = e->tun.vnet_hdr ? writev(e->tun.fd, iov, 2) : write(e->tun.fd, ip, len);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		engine_count(&e->counters.tun_write_errors);
+		return -errno;
+	}
+	return 0;
+}
+
 int engine_send_packet(struct engine *e, const uint8_t *ip, size_t len)
 {
 	uint8_t buf[WG_DATA_HEADER_LEN + 2048 + WG_PADDING + WG_TAG_LEN];
@@ -411,13 +515,15 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
-	e->udp_fd = e->hs_efd = e->rx_wake_efd = e->tx_wake_efd = e->echo_efd = -1;
+	e->udp_fd = e->hs_efd = e->rx_wake_efd = e->tx_wake_efd = e->echo_efd = e->local_efd = -1;
 	e->tun.fd = -1;
 	e->base = base;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->hsq_lock, NULL);
+	pthread_mutex_init(&e->localq_lock, NULL);
 	e->hsq = calloc(ENGINE_HSQ_LEN, sizeof(*e->hsq));
-	if (e->hsq == NULL) {
+	e->localq = calloc(ENGINE_LOCALQ_LEN, sizeof(*e->localq));
+	if (e->hsq == NULL || e->localq == NULL) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -444,16 +550,20 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	e->rx_wake_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->tx_wake_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->echo_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (e->hs_efd < 0 || e->rx_wake_efd < 0 || e->tx_wake_efd < 0 || e->echo_efd < 0) {
+	e->local_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->hs_efd < 0 || e->rx_wake_efd < 0 || e->tx_wake_efd < 0 || e->echo_efd < 0 ||
+	    e->local_efd < 0) {
 		r = -errno;
 		goto fail;
 	}
 	e->hs_ev = event_new(base, e->hs_efd, EV_READ | EV_PERSIST, engine_hs_cb, e);
 	e->tick_ev = event_new(base, -1, EV_PERSIST, engine_tick_cb, e);
 	e->echo_ev = event_new(base, e->echo_efd, EV_READ | EV_PERSIST, engine_echo_cb, e);
-	if (e->hs_ev == NULL || e->tick_ev == NULL || e->echo_ev == NULL ||
+	e->local_ev = event_new(base, e->local_efd, EV_READ | EV_PERSIST, engine_local_cb, e);
+	if (e->hs_ev == NULL || e->tick_ev == NULL || e->echo_ev == NULL || e->local_ev == NULL ||
 	    event_add(e->hs_ev, NULL) < 0 || event_add(e->tick_ev, &tick) < 0 ||
-	    event_add(e->echo_ev, NULL) < 0 || aead_ctx_new(&e->ctl_ctx) < 0) {
+	    event_add(e->echo_ev, NULL) < 0 || event_add(e->local_ev, NULL) < 0 ||
+	    aead_ctx_new(&e->ctl_ctx) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -501,6 +611,8 @@ void engine_free(struct engine *e)
 		event_free(e->tick_ev);
 	if (e->echo_ev != NULL)
 		event_free(e->echo_ev);
+	if (e->local_ev != NULL)
+		event_free(e->local_ev);
 	aead_ctx_free(e->ctl_ctx);
 	wg_device_free(e->dev);
 	tun_close(&e->tun);
@@ -514,11 +626,15 @@ void engine_free(struct engine *e)
 		close(e->tx_wake_efd);
 	if (e->echo_efd >= 0)
 		close(e->echo_efd);
+	if (e->local_efd >= 0)
+		close(e->local_efd);
+	free(e->localq);
 	if (e->hsq != NULL)
 		mem_wipe(e->hsq, ENGINE_HSQ_LEN * sizeof(*e->hsq));
 	free(e->hsq);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->hsq_lock);
+	pthread_mutex_destroy(&e->localq_lock);
 	free(e);
 }
 

@@ -32,6 +32,9 @@ struct engine_config {
 /* Engine-level drops and events, beside the device's own counters. */
 #define ENGINE_COUNTERS(X)                                                                         \
 	X(hs_queue_full)                                                                           \
+	X(local_oversize)                                                                          \
+	X(local_packets)                                                                           \
+	X(local_queue_full)                                                                        \
 	X(rx_not_wireguard)                                                                        \
 	X(rx_truncated)                                                                            \
 	X(tun_bad_offload)                                                                         \
@@ -93,5 +96,21 @@ void engine_set_echo_hook(struct engine *e, uint16_t ident,
 			  void (*fn)(void *arg, const struct netaddr *from, uint16_t seq,
 				     uint64_t now_ns),
 			  void *arg);
+
+
+/*
+ * Packets the host sends to one of `addrs` (weftd's own services, MagicDNS at
+ * 100.100.100.100) do not go into the tunnel: the TX thread queues them and
+ * `fn` runs on the control thread with each. n = 0 turns it off. At most
+ * ENGINE_LOCAL_ADDRS addresses; packets over ENGINE_LOCAL_PKT_MAX bytes are
+ * dropped and counted.
+ */
+#define ENGINE_LOCAL_ADDRS 2
+#define ENGINE_LOCAL_PKT_MAX 2048
+void engine_set_local_hook(struct engine *e, const struct netaddr *addrs, size_t n,
+			   void (*fn)(void *arg, const uint8_t *ip, size_t len), void *arg);
+/* Writes an IP packet (complete checksums) to the TUN, for the host, from the control thread. */
+int engine_tun_write(struct engine *e, const uint8_t *ip, size_t len)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -38,6 +38,12 @@ struct engine_hs {
 };
 
 #define ENGINE_ECHOQ_LEN 64
+#define ENGINE_LOCALQ_LEN 256
+
+struct engine_local_pkt {
+	uint16_t len;
+	uint8_t b[ENGINE_LOCAL_PKT_MAX];
+};
 
 struct engine_echo {
 	struct netaddr from;
@@ -78,6 +84,16 @@ struct engine {
 	struct engine_echo echoq[ENGINE_ECHOQ_LEN]; /* hsq_lock */
 	size_t echoq_count;			    /* hsq_lock */
 	struct event *echo_ev;
+	/* Packets for weftd's own addresses: TX thread -> control thread. */
+	_Atomic size_t local_n; /* 0: none; set after local_addrs while the TX thread may read */
+	struct netaddr local_addrs[ENGINE_LOCAL_ADDRS];
+	void (*local_fn)(void *arg, const uint8_t *ip, size_t len);
+	void *local_arg;
+	int local_efd;
+	pthread_mutex_t localq_lock; /* guards localq, localq_head, localq_count */
+	struct engine_local_pkt *localq;
+	size_t localq_head, localq_count;
+	struct event *local_ev;
 	struct aead_ctx *ctl_ctx; /* sealing engine_send_packet's packets (control thread) */
 	struct engine_counters counters;
 };
@@ -103,6 +119,10 @@ void engine_hsq_notify(struct engine *e);
 
 /* RX thread: true if the packet is an echo reply for our own pings (queued, not delivered). */
 bool engine_echo_take(struct engine *e, const uint8_t *ip, size_t len);
+
+/* TX thread: true if the packet is for one of weftd's own addresses (queued, not sent). */
+bool engine_local_take(struct engine *e, const uint8_t *ip, size_t len);
+void engine_local_notify(struct engine *e);
 
 /* engine_tx.c and engine_rx.c: thread bodies. */
 void *engine_tx_main(void *arg);

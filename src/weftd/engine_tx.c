@@ -117,10 +117,23 @@ static bool tx_split(struct engine *e, struct tx_slot *s, size_t n)
 	return true;
 }
 
+/* Packets for weftd's own addresses (MagicDNS) leave the batch here: all of a read or none. */
+static bool tx_local(struct engine *e, struct tx_slot *s)
+{
+	size_t stride = s->nsegs > 1 ? s->stride : 0;
+
+	if (!engine_local_take(e, s->area + WG_DATA_HEADER_LEN, s->len[0]))
+		return false;
+	for (size_t j = 1; j < s->nsegs; j++)
+		(void)engine_local_take(e, s->area + j * stride + WG_DATA_HEADER_LEN, s->len[j]);
+	return true;
+}
+
 /* Fills slots from the TUN until it is empty or the batch is full. */
 static size_t tx_read(struct engine *e, struct tx_batch *b)
 {
 	size_t n = 0;
+	bool local = false;
 
 	while (n < TX_SLOTS) {
 		struct tx_slot *s = &b->slot[n];
@@ -150,8 +163,14 @@ static size_t tx_read(struct engine *e, struct tx_batch *b)
 			s->len[0] = (size_t)r;
 			s->stride = 0;
 		}
+		if (tx_local(e, s)) {
+			local = true;
+			continue;
+		}
 		n++;
 	}
+	if (local)
+		engine_local_notify(e);
 	return n;
 }
 

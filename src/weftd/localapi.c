@@ -22,6 +22,7 @@
 #include "core/atomicfile.h"
 #include "core/log.h"
 #include "core/numparse.h"
+#include "dns/dnsmsg.h"
 #include "weft/localapi.h"
 #include "weftd/backend.h"
 #include "weftd/localapi.h"
@@ -42,6 +43,8 @@ struct localapi_pending {
 	struct evhttp_connection *conn;
 	struct backend_watcher *watcher;
 	struct backend_ping *ping;
+	struct dnsd_query *dns;
+	struct dnsmsg_question dnsq;
 	struct localapi_pending *prev, *next;
 };
 
@@ -132,6 +135,8 @@ static void la_pending_free(struct localapi_pending *p)
 		backend_unwatch(p->la->be, p->watcher);
 	if (p->ping != NULL)
 		backend_ping_cancel(p->la->be, p->ping);
+	if (p->dns != NULL)
+		backend_dns_query_cancel(p->la->be, p->dns);
 	evhttp_connection_set_closecb(p->conn, NULL, NULL);
 	la_pending_unlink(p);
 	free(p);
@@ -387,6 +392,46 @@ static void h_counters(struct localapi_ctx *c)
 	la_reply_take(c->req, backend_counters(c->la->be));
 }
 
+static void h_dns_status(struct localapi_ctx *c)
+{
+	la_reply_take(c->req, backend_dns_status(c->la->be));
+}
+
+static void la_dns_done(void *arg, const uint8_t *msg, size_t len)
+{
+	struct localapi_pending *p = arg;
+
+	p->dns = NULL; /* the resolver is done with it */
+	la_reply_take(p->req, backend_dns_answer(p->la->be, &p->dnsq, msg, len));
+	la_pending_free(p);
+}
+
+static void h_dns_query(struct localapi_ctx *c)
+{
+	struct localapi_pending *p;
+	struct dnsmsg_question q;
+	char err[256] = "";
+	int r;
+
+	r = backend_dns_question(la_q(c, "name"), la_q(c, "type"), &q, err, sizeof(err));
+	if (r < 0) {
+		la_reply_error(c->req, 400, "%s", err);
+		return;
+	}
+	p = la_pending_new(c->la, c->req);
+	if (p == NULL) {
+		la_reply_error(c->req, 500, "out of memory");
+		return;
+	}
+	p->dnsq = q;
+	/* The answer may come before this returns (a tailnet name): p is gone then. */
+	r = backend_dns_query(c->la->be, &q, la_dns_done, p, &p->dns);
+	if (r < 0) {
+		la_pending_free(p);
+		la_reply_error(c->req, 500, "dns-query: %s", strerror(-r));
+	}
+}
+
 /* ---- routing -------------------------------------------------------------------------- */
 
 #define M_GET (1U << 0)
@@ -417,6 +462,8 @@ static const struct la_route la_routes[] = {
 	  false, h_profiles },
 	{ LOCALAPI_NETMAP, false, M_GET, 0, false, h_netmap },
 	{ LOCALAPI_COUNTERS, false, M_GET, 0, false, h_counters },
+	{ LOCALAPI_DNS_STATUS, false, M_GET, 0, false, h_dns_status },
+	{ LOCALAPI_DNS_QUERY, false, M_GET | M_POST, 0, false, h_dns_query },
 };
 
 static unsigned la_method_bit(enum evhttp_cmd_type m)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fuzz_cliout: arbitrary JSON from the local API through every printer of weft's output
- * (status table, whois, pong line, profiles) and the node lookup, and arbitrary bytes
- * through the watch stream's line framing: never a crash, whatever the shapes.
+ * (status table, whois, pong line, profiles, dns status and query) and the node lookup, and
+ * arbitrary bytes through the watch stream's line framing: never a crash, whatever the shapes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)cli_out_status(fp, j, &o, 1800000000);
 		cli_out_whois(fp, j);
 		cli_out_profiles(fp, j, "abcd");
+		cli_out_dns_status(fp, j);
+		cli_out_dns_query(fp, j);
 		(void)cli_out_json(fp, j);
 		fclose(fp);
 	}

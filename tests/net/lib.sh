@@ -77,12 +77,15 @@ ns() { echo "${NETPFX}$1"; }
 # ifname NAME: an interface name unique to this run (max 15 chars).
 ifname() { echo "${NETPFX}$1" | cut -c1-15; }
 
-# ns_add NAME...: create namespaces with lo up and no route out.
+# ns_add NAME...: create namespaces with lo up and no route out. Each gets its
+# own /etc/resolv.conf at once (see resolv_conf): weftd manages the resolv.conf
+# it sees, and in a namespace without one that would be the host's.
 ns_add() {
 	local n
 	for n in "$@"; do
 		ip netns add "$(ns "$n")" || fail "ip netns add $(ns "$n")"
 		NET_NS+=("$(ns "$n")")
+		resolv_conf "$n"
 		ip -n "$(ns "$n")" link set lo up
 	done
 }

@@ -402,6 +402,114 @@ static void test_json_out(void **state)
 	json_decref(j);
 }
 
+static char *capture_dns(const char *json, bool query)
+{
+	json_t *j = J(json);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (query)
+		cli_out_dns_query(fp, j);
+	else
+		cli_out_dns_status(fp, j);
+	fclose(fp);
+	json_decref(j);
+	return buf;
+}
+
+/* The dns-status of docs/LOCALAPI.md. */
+static const char dns_status_json[] =
+	"{\"Ready\":true,\"AcceptDNS\":true,\"MagicDNS\":true,\"BaseDomain\":\"tail.test\","
+	"\"SearchDomains\":[\"tail.test\",\"corp.test\"],\"Resolvers\":[\"192.168.60.53:53\"],"
+	"\"ResolversFrom\":\"server\",\"SplitDNS\":{\"corp.test\":[\"192.168.60.54:53\","
+	"\"192.168.60.55:5353\"]},\"LocalZones\":[\"tail.test.\"],\"ReverseZones\":65,\"Names\":7,"
+	"\"HostDNS\":{\"Mode\":\"direct\",\"Why\":\"resolv.conf is a plain file\","
+	"\"Path\":\"/etc/resolv.conf\",\"Managed\":true,"
+	"\"Backup\":\"/var/lib/weft/resolv.conf.pre-weft\",\"Nameservers\":[\"10.0.0.1:53\"]}}";
+
+static void test_dns_status(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = capture_dns(dns_status_json, false);
+	assert_string_equal(
+		out, "=== Host DNS (--accept-dns) ===\n\n"
+		     "Weft DNS: on. /etc/resolv.conf points at 100.100.100.100 (direct mode); the "
+		     "original is kept in /var/lib/weft/resolv.conf.pre-weft.\n"
+		     "Run 'weft set --accept-dns=false' to go back to the host's own resolver.\n\n"
+		     "=== MagicDNS configuration (from the server) ===\n\n"
+		     "MagicDNS: on (suffix = tail.test), 7 names answered here.\n\n"
+		     "Resolvers (the server's global nameservers):\n"
+		     "  - 192.168.60.53:53\n\n"
+		     "Split DNS routes:\n"
+		     "  - corp.test -> 192.168.60.54:53, 192.168.60.55:5353\n\n"
+		     "Search domains:\n"
+		     "  - tail.test\n"
+		     "  - corp.test\n\n"
+		     "Host nameservers:\n"
+		     "  - 10.0.0.1:53\n\n");
+	free(out);
+	/* Off, not running, and a host whose DNS is left alone. */
+	out = capture_dns("{\"Ready\":false,\"AcceptDNS\":false,\"HostDNS\":{\"Mode\":\"direct\"}}",
+			  false);
+	assert_non_null(strstr(out, "Weft DNS: off."));
+	assert_non_null(strstr(out, "Not running: no network map yet."));
+	assert_null(strstr(out, "Resolvers"));
+	free(out);
+	out = capture_dns("{\"Ready\":true,\"AcceptDNS\":true,\"MagicDNS\":false,\"Resolvers\":[],"
+			  "\"ResolversFrom\":\"none\",\"HostDNS\":{\"Mode\":\"unmanaged\","
+			  "\"Why\":\"resolv.conf is a symlink to ../run/resolvconf/resolv.conf\"}}",
+			  false);
+	assert_non_null(strstr(out, "left alone (unmanaged mode: resolv.conf is a symlink"));
+	assert_non_null(strstr(out, "MagicDNS: off."));
+	assert_non_null(strstr(out, "Resolvers:\n  (none: other names get SERVFAIL)\n"));
+	assert_non_null(strstr(out, "Split DNS routes:\n  (none)\n"));
+	free(out);
+	/* Whatever the daemon sends, it prints something and never crashes. */
+	out = capture_dns("[1, {\"Ready\": \"x\"}]", false);
+	free(out);
+	out = capture_dns("{\"Ready\":true,\"SplitDNS\":{\"x\":7},\"Resolvers\":[3]}", false);
+	assert_non_null(strstr(out, "  - ?\n"));
+	free(out);
+}
+
+static void test_dns_query(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = capture_dns(
+		"{\"Name\":\"node-b.\",\"Type\":\"A\",\"Rcode\":\"NOERROR\",\"Flags\":[\"aa\"],"
+		"\"Route\":\"local\",\"Resolvers\":[],\"Answers\":[{\"Name\":\"node-b.\",\"TTL\":600,"
+		"\"Class\":\"IN\",\"Type\":\"A\",\"Data\":\"100.64.0.2\"}],\"Authority\":[],"
+		"\"Additional\":[]}",
+		true);
+	assert_string_equal(out, "DNS query for \"node-b.\" (A) using the tailnet's resolver\n"
+				 "Answered by MagicDNS\n"
+				 "Response code: NOERROR\n\n"
+				 "Section Name                             TTL     Class  Type   Data\n"
+				 "------- ----                             ---     -----  ----   ----\n"
+				 "answer  node-b.                          600     IN     A      "
+				 "100.64.0.2\n");
+	free(out);
+	out = capture_dns("{\"Name\":\"db.corp.test.\",\"Type\":\"MX\",\"Rcode\":\"NXDOMAIN\","
+			  "\"Route\":\"split\",\"Resolvers\":[\"10.0.0.53:53\",\"10.0.0.54:53\"],"
+			  "\"Answers\":[],\"Authority\":[{\"Name\":\"corp.test.\",\"TTL\":60,"
+			  "\"Class\":\"IN\",\"Type\":\"SOA\",\"Data\":\"ns. h. 1 2 3 4 5\"}],"
+			  "\"Error\":\"truncated\"}",
+			  true);
+	assert_non_null(strstr(out, "Forwarded to the split-DNS resolvers: 10.0.0.53:53, 10.0.0.54:53\n"));
+	assert_non_null(strstr(out, "Response code: NXDOMAIN\n"));
+	assert_non_null(strstr(out, "auth    corp.test."));
+	assert_non_null(strstr(out, "(the reply did not decode past here: truncated)\n"));
+	free(out);
+	out = capture_dns("{\"Route\":\"none\"}", true);
+	assert_non_null(strstr(out, "No resolver for this name\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_duration),     cmocka_unit_test(test_pong),
 		cmocka_unit_test(test_whois),	     cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_find_node),    cmocka_unit_test(test_json_out),
+		cmocka_unit_test(test_dns_status),   cmocka_unit_test(test_dns_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
