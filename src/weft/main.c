@@ -81,6 +81,11 @@ static const struct cli_command cli_cmds[] = {
 	{ "whois", "[flags] IP[:PORT]", "show the node and user owning a tailnet address",
 	  "Shows which node has the tailnet address IP and which user owns it.", cli_cmd_whois,
 	  NULL },
+	{ "netcheck", "[--format json]", "describe this node's network: UDP, NAT, relays",
+	  "Prints weftd's last network report: whether UDP works, the public addresses\n"
+	  "STUN saw, whether the NAT maps each destination to another port (a hard NAT),\n"
+	  "the preferred (home) relay region and the latency to each region.",
+	  cli_cmd_netcheck, NULL },
 	{ "version", "[flags]", "print the version",
 	  "Prints weft's version; --daemon adds the running weftd's.", cli_cmd_version, NULL },
 	{ "debug", "SUBCOMMAND", "show weftd's internals",
