@@ -15,9 +15,15 @@
 #include "weft/localapi.h"
 #include "weft/output.h"
 
-static const char *cli_nc_yes(const json_t *j, const char *k)
+/* "* IPv4: yes, ADDR" or "* IPv4: no". */
+static void cli_nc_addr(struct cli_ctx *ctx, const json_t *j, const char *fam, const char *addr)
 {
-	return json_is_true(json_object_get(j, k)) ? "yes" : "no";
+	const char *a = json_string_value(json_object_get(j, addr));
+
+	if (json_is_true(json_object_get(j, fam)))
+		fprintf(ctx->out, "\t* %s: yes, %s\n", fam, a != NULL ? a : "");
+	else
+		fprintf(ctx->out, "\t* %s: no\n", fam);
 }
 
 int cli_cmd_netcheck(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv)
@@ -53,13 +59,10 @@ int cli_cmd_netcheck(struct cli_ctx *ctx, const struct cli_command *cmd, int arg
 		return CLI_EXIT_OK;
 	}
 	fprintf(ctx->out, "Report:\n");
-	fprintf(ctx->out, "\t* UDP: %s\n", json_is_true(json_object_get(j, "UDP")) ? "true" : "false");
-	fprintf(ctx->out, "\t* IPv4: %s%s%s\n", cli_nc_yes(j, "IPv4"),
-		json_is_true(json_object_get(j, "IPv4")) ? ", " : "",
-		json_is_true(json_object_get(j, "IPv4")) ? json_string_value(json_object_get(j, "GlobalV4")) : "");
-	fprintf(ctx->out, "\t* IPv6: %s%s%s\n", cli_nc_yes(j, "IPv6"),
-		json_is_true(json_object_get(j, "IPv6")) ? ", " : "",
-		json_is_true(json_object_get(j, "IPv6")) ? json_string_value(json_object_get(j, "GlobalV6")) : "");
+	fprintf(ctx->out, "\t* UDP: %s\n",
+		json_is_true(json_object_get(j, "UDP")) ? "true" : "false");
+	cli_nc_addr(ctx, j, "IPv4", "GlobalV4");
+	cli_nc_addr(ctx, j, "IPv6", "GlobalV6");
 	fprintf(ctx->out, "\t* MappingVariesByDestIP: %s\n",
 		json_is_true(json_object_get(j, "MappingVariesByDestIP")) ? "true" : "false");
 	fprintf(ctx->out, "\t* Preferred relay region: %lld\n",

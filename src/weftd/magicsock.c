@@ -580,8 +580,9 @@ static void ms_tick_cb(evutil_socket_t fd, short what, void *arg)
 		engine_unlock(ms->engine);
 		if (wp == NULL)
 			continue;
-		/* Data went straight to the direct path: that is activity for pathsel too. */
-		if (sent && peer->direct) {
+		/* Data that did not pass ms_relay_out (direct, or to where WireGuard roamed
+		 * between two ticks) is activity for pathsel too, and starts discovery. */
+		if (sent) {
 			struct pathsel_route r;
 			pathsel_route(&peer->ps, now, &r, &acts);
 		}
@@ -731,7 +732,8 @@ int magicsock_counters_json(const struct magicsock *ms, json_t *o)
 {
 	int bad = 0;
 
-#define MS_JSON(n) bad |= json_object_set_new(o, "magicsock_" #n, json_integer((json_int_t)ms->c.n));
+#define MS_JSON(n)                                                                                 \
+	bad |= json_object_set_new(o, "magicsock_" #n, json_integer((json_int_t)ms->c.n));
 	MS_COUNTERS(MS_JSON)
 #undef MS_JSON
 	for (int v = 1; v < DISCO_VERDICT_COUNT; v++) {
@@ -745,7 +747,8 @@ int magicsock_counters_json(const struct magicsock *ms, json_t *o)
 		bad |= json_object_set_new(o, name,
 					   json_integer((json_int_t)ms->nc->c.parse.rejected[v]));
 	}
-	bad |= json_object_set_new(o, "stun_unmatched", json_integer((json_int_t)ms->nc->c.unmatched));
+	bad |= json_object_set_new(o, "stun_unmatched",
+				   json_integer((json_int_t)ms->nc->c.unmatched));
 	for (size_t i = 0; i < MS_MAX_RELAYS; i++) {
 		struct relay_client_stats st;
 		char name[64];

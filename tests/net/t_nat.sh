@@ -118,15 +118,19 @@ pair() {
 	router "rb$c" "203.0.113.2$c" "10.$c.2" "$3"
 	node "a$c" "ra$c" "10.$c.1"
 	node "b$c" "rb$c" "10.$c.2"
+	T_UP=$(date +%s%N) # both are up: the clock for the figures in docs/BENCHMARKS.md
 	wait_until 20 pings "a$c" "$(ip4 "b$c")" || fail "case $c: a$c cannot reach b$c at all"
+	T_PING=$(date +%s%N)
 }
 stop_pair() { stop_pid "${PID[a$1]}"; stop_pid "${PID[b$1]}"; }
 
 # ---- (a) both behind endpoint-independent NAT: direct ----------------------------------
 pair 1 eim eim
-keep_pinging a1 "$(ip4 b1)" 2
-wait_until 20 is_direct a1 b1 || fail "(a) a1 -> b1 not direct: $(w a1 status; w a1 debug counters | grep -E 'magicsock|disco')"
-wait_until 20 is_direct b1 a1 || fail "(a) b1 -> a1 not direct: $(w b1 status)"
+# direct_while_pinging S D: one ping (traffic keeps the session active), then the path.
+direct_while_pinging() { pings "$1" "$(ip4 "$2")"; is_direct "$1" "$2"; }
+wait_until 20 direct_while_pinging a1 b1 || fail "(a) a1 -> b1 not direct: $(w a1 status; w a1 debug counters | grep -E 'magicsock|disco')"
+T_DIRECT=$(date +%s%N)
+wait_until 20 is_direct b1 a1 || fail "(a) b1 -> a1 not direct: $(w b1 status; w b1 debug counters | grep -E "magicsock|disco_rej")"
 case "$(peer_field a1 b1 CurAddr)" in
 203.0.113.21:*) ;;
 *) fail "(a) a1 reaches b1 at $(peer_field a1 b1 CurAddr), not b1's router" ;;
@@ -134,7 +138,8 @@ esac
 w a1 ping -c 1 b1 | grep -q "via 203.0.113.21:" || fail "(a) weft ping not via the direct path"
 w a1 netcheck --format json | jq -e '.UDP == true and .GlobalV4 != "" and .PreferredDERP == 999' \
 	>/dev/null || fail "(a) netcheck: $(w a1 netcheck --format json)"
-log "(a) direct: a1 -> $(peer_field a1 b1 CurAddr)"
+log "(a) direct: a1 -> $(peer_field a1 b1 CurAddr); first ping $(((T_PING - T_UP) / 1000000)) ms" \
+	"after up, direct $(((T_DIRECT - T_PING) / 1000000)) ms after that"
 stop_pair 1
 
 # ---- (b) one endpoint-independent, one port-randomising: direct ------------------------
@@ -158,7 +163,7 @@ w a2 ping -c 1 b2 | grep -q "via RELAY(weft)" || fail "(c) weft ping not via the
 w a2 netcheck --format json | jq -e '.UDP == true' >/dev/null ||
 	fail "(c) netcheck: $(w a2 netcheck --format json)"
 nsx a2 ping -c 20 -i 0.05 -W1 -q "$(ip4 b2)" >/dev/null || fail "(c) pings through the relay lost"
-log "(c) relayed: $(w a2 status | grep b2)"
+log "(c) relayed: $(w a2 status | grep b2); first ping $(((T_PING - T_UP) / 1000000)) ms after up"
 
 # ---- (f) the relay restarts: clients reconnect, traffic resumes -------------------------
 stop_pid "$SRV_PID"
