@@ -27,6 +27,7 @@
 #define LOCALAPI_COUNTERS LOCALAPI_PREFIX "counters"
 #define LOCALAPI_DNS_STATUS LOCALAPI_PREFIX "dns-status"
 #define LOCALAPI_DNS_QUERY LOCALAPI_PREFIX "dns-query"
+#define LOCALAPI_NETCHECK LOCALAPI_PREFIX "netcheck"
 
 /* BackendState values, as Tailscale names them. */
 #define LOCALAPI_STATE_NOSTATE "NoState"

@@ -697,6 +697,8 @@ int srv_config_defaults(struct srv_config **out)
 	c->pg_port = 5432;
 	c->magic_dns = true;
 	bad |= cfg_set_str(&c->base_domain, "weft.internal");
+	/* On by default, as in Headscale's example configuration: nodes behind NAT need it. */
+	c->relay_enabled = true;
 	c->relay_region_id = 999;
 	bad |= cfg_set_str(&c->relay_region_code, "weft");
 	bad |= cfg_set_str(&c->relay_region_name, "weft embedded relay");

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cli/flags.h"
 #include "core/log.h"
 #include "weft_config.h"
@@ -128,6 +130,11 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init("weft-server", LOG_LEVEL_INFO);
+	/* The embedded relay keeps its key in sodium_malloc'd memory. */
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to start");
+		return 1;
+	}
 	r = cli_flags_parse_head(g, 2, argc - 1, argv + 1, &used, err, sizeof(err));
 	if (r == CLI_FLAGS_HELP)
 		help = true;

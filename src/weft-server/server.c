@@ -31,6 +31,8 @@
 #include "core/mem.h"
 #include "crypto/keys.h"
 #include "json/jsonx.h"
+#include "relay/relay_server.h"
+#include "relay/stun_server.h"
 #include "weft-server/config.h"
 #include "weft-server/mapper.h"
 #include "weft-server/server.h"
@@ -332,6 +334,47 @@ static int srv_admin_socket(struct srv *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- the embedded relay ----------------------------------------------------------------- */
+
+/* Only nodes of this tailnet whose keys have not expired may use the embedded relay. */
+static bool srv_relay_verify(void *arg, const struct node_public *key,
+			     const struct netendpoint *src)
+{
+	struct srv *srv = arg;
+	struct srv_node *n = srv_node_by_key(srv->st, key);
+
+	(void)src;
+	return n != NULL && !n->gone && !srv_node_is_expired(srv->st, n);
+}
+
+static int srv_relay_start(struct srv *srv, char *err, size_t errlen)
+{
+	struct relay_server_config rc;
+	struct stun_server_config sc = { .fd = -1 };
+	int r;
+
+	memset(&rc, 0, sizeof(rc));
+	/* A fresh relay key per start: clients learn it in each handshake. */
+	keys_generate(rc.key.b);
+	rc.verify = srv_relay_verify;
+	rc.verify_arg = srv;
+	r = relay_server_new(srv->base, &rc, &srv->relay);
+	mem_wipe(&rc, sizeof(rc));
+	if (r < 0 || (r = relay_server_mount(srv->relay, srv->http)) < 0) {
+		snprintf(err, errlen, "cannot start the embedded relay: %s", strerror(-r));
+		return r;
+	}
+	if (srv->cfg->stun_listen_addr == NULL || srv->cfg->stun_listen_addr[0] == '\0')
+		return 0;
+	sc.listen = srv->cfg->stun_listen_addr;
+	if ((r = stun_server_new(srv->base, &sc, &srv->stun)) < 0) {
+		snprintf(err, errlen, "cannot listen on %s (derp.server.stun_listen_addr): %s",
+			 sc.listen, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 /* ---- loop -------------------------------------------------------------------------------- */
 
 static void srv_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -381,6 +424,8 @@ static int srv_start(struct srv *srv, char *err, size_t errlen)
 	}
 	if (srv->cfg->tls_cert_path != NULL && (r = srv_tls(srv, err, errlen)) < 0)
 		return r;
+	if (srv->cfg->relay_enabled && (r = srv_relay_start(srv, err, errlen)) < 0)
+		return r;
 	if ((r = srv_admin_socket(srv, err, errlen)) < 0 ||
 	    (r = srv_bind(srv->http, "listen_addr", srv->cfg->listen_addr, err, errlen)) < 0)
 		return r;
@@ -398,6 +443,9 @@ static void srv_stop(struct srv *srv)
 {
 	srv_pending_free_all(srv);
 	mapper_free(srv->mapper);
+	/* The relay's connections go before the listener it is mounted on. */
+	relay_server_free(srv->relay);
+	stun_server_free(srv->stun);
 	if (srv->http)
 		evhttp_free(srv->http);
 	if (srv->admin)

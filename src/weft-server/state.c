@@ -24,6 +24,7 @@
 #include "netmap/netmap.h"
 #include "weft-server/config.h"
 #include "weft-server/ipalloc.h"
+#include "weft-server/relaymap.h"
 #include "weft-server/names.h"
 #include "weft-server/state.h"
 
@@ -1371,9 +1372,13 @@ int srv_state_open(struct srv_state **out, const struct srv_config *cfg,
 		goto fail;
 	}
 	if ((s->dns_json = state_dns_json(cfg)) == NULL ||
-	    (s->filter_json = strdup(netmap_filter_allow_all)) == NULL ||
-	    (s->relaymap_json = strdup("{\"Regions\":{}}")) == NULL) {
+	    (s->filter_json = strdup(netmap_filter_allow_all)) == NULL) {
 		r = state_fail(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((r = srv_relaymap_build(cfg, &s->relaymap_json, err, errlen)) < 0) {
+		if (err[0] == '\0')
+			state_fail(err, errlen, r, "cannot build the relay map: %s", strerror(-r));
 		goto fail;
 	}
 	*out = s;

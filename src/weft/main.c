@@ -100,6 +100,11 @@ static const struct cli_command cli_cmds[] = {
 	{ "dns", "SUBCOMMAND", "show MagicDNS's state, ask the tailnet's resolver",
 	  "MagicDNS: `status' shows what is in force, `query' asks 100.100.100.100.", NULL,
 	  cli_dns_cmds },
+	{ "netcheck", "[--format json]", "describe this node's network: UDP, NAT, relays",
+	  "Prints weftd's last network report: whether UDP works, the public addresses\n"
+	  "STUN saw, whether the NAT maps each destination to another port (a hard NAT),\n"
+	  "the preferred (home) relay region and the latency to each region.",
+	  cli_cmd_netcheck, NULL },
 	{ "version", "[flags]", "print the version",
 	  "Prints weft's version; --daemon adds the running weftd's.", cli_cmd_version, NULL },
 	{ "debug", "SUBCOMMAND", "show weftd's internals",

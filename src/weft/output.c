@@ -307,7 +307,7 @@ bool cli_out_pong(const json_t *pr, const char *type, char *buf, size_t len)
 	ms = (uint64_t)llround(secs * 1000.0);
 	cli_out_duration_ms(ms, dur, sizeof(dur));
 	if (cli_i(pr, "DERPRegionID") != 0)
-		snprintf(via, sizeof(via), "DERP(%s)", cli_s(pr, "DERPRegionCode"));
+		snprintf(via, sizeof(via), "RELAY(%s)", cli_s(pr, "DERPRegionCode"));
 	else if (cli_s(pr, "Endpoint")[0] != '\0')
 		snprintf(via, sizeof(via), "%s", cli_s(pr, "Endpoint"));
 	else

@@ -25,6 +25,7 @@
 #include "weftd/backend_int.h"
 #include "weftd/ctrlclient.h"
 #include "weftd/engine.h"
+#include "weftd/magicsock.h"
 #include "weftd/netcfg.h"
 #include "weftd/state.h"
 
@@ -290,6 +291,23 @@ static const struct ctrlclient_callbacks backend_cc_callbacks = {
 	.error = cc_error,
 };
 
+/* magicsock learnt new endpoints or chose another home relay: tell control. */
+static void backend_ms_changed(void *arg)
+{
+	struct backend *be = arg;
+	struct netendpoint eps[MAGICSOCK_MAX_ENDPOINTS];
+	size_t n;
+
+	if (be->cc == NULL)
+		return;
+	n = magicsock_endpoints(be->ms, eps, MAGICSOCK_MAX_ENDPOINTS);
+	ctrlclient_set_path(be->cc, eps, n, magicsock_home(be->ms));
+}
+
+static const struct magicsock_callbacks backend_ms_callbacks = {
+	.changed = backend_ms_changed,
+};
+
 static int backend_control_start(struct backend *be, const char *auth_key)
 {
 	struct state_profile *p = state_current(be->st);
@@ -307,6 +325,7 @@ static int backend_control_start(struct backend *be, const char *auth_key)
 		.ntags = p->prefs.ntags,
 		.port = engine_port(be->engine),
 		.tun = be->cfg.tun,
+		.disco_key = magicsock_disco_public(be->ms),
 	};
 	int r;
 
@@ -314,12 +333,14 @@ static int backend_control_start(struct backend *be, const char *auth_key)
 		tags[i] = p->prefs.tags[i];
 	backend_control_stop(be);
 	be->err_msg[0] = '\0';
+	magicsock_set_node_key(be->ms, &p->node_key);
 	r = ctrlclient_new(be->base, &cfg, &backend_cc_callbacks, be, &be->cc);
 	if (r < 0) {
 		backend_set_error(be, "cannot start the control client for %s: %s",
 				  p->prefs.control_url, strerror(-r));
 		return r;
 	}
+	backend_ms_changed(be);
 	backend_set_state(be, BACKEND_STARTING);
 	return 0;
 }
@@ -370,6 +391,12 @@ int backend_new(struct event_base *base, const struct backend_config *cfg, struc
 		snprintf(err, errlen, "cannot create interface %s: %s", cfg->tun, strerror(-r));
 		goto fail;
 	}
+	r = magicsock_new(base, be->engine, engine_ifname(be->engine), &backend_ms_callbacks, be,
+			  &be->ms);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start NAT traversal: %s", strerror(-r));
+		goto fail;
+	}
 	be->ifindex = if_nametoindex(engine_ifname(be->engine));
 	r = backend_dns_init(be, err, errlen);
 	if (r < 0)
@@ -412,6 +439,8 @@ void backend_free(struct backend *be)
 		backend_unapply(be);
 	backend_dns_free(be); /* the host's resolv.conf goes back as the daemon exits */
 	netmap_free(be->nm);
+	/* Before the engine: it holds magicsock's hooks. */
+	magicsock_free(be->ms);
 	engine_free(be->engine);
 	netcfg_close(be->netcfg);
 	state_free(be->st);

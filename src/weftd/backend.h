@@ -79,6 +79,8 @@ int backend_profile_delete(struct backend *be, const char *id, char *err, size_t
 json_t *backend_netmap(struct backend *be);
 /* The engine's counters and the resolver's ("dns_..."). */
 json_t *backend_counters(struct backend *be);
+/* The last network report (`weft netcheck`), {} before the first. */
+json_t *backend_netcheck(struct backend *be);
 
 /* MagicDNS: what is in force (docs/LOCALAPI.md, dns-status). */
 json_t *backend_dns_status(struct backend *be);

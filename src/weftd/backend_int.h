@@ -49,6 +49,7 @@ struct backend {
 	uint16_t ping_ident;
 	uint16_t ping_seq;
 	struct ctrlclient *cc; /* NULL when not connected */
+	struct magicsock *ms;  /* NAT traversal: endpoints, relays, disco */
 	/* Node-key rotation before the key expires (backend.c). */
 	struct event *rotate_ev;
 	int64_t rotate_for; /* the expiry the timer was set for */

@@ -18,6 +18,7 @@
 #include "wg/device.h"
 #include "weftd/backend_int.h"
 #include "weftd/engine.h"
+#include "weftd/magicsock.h"
 #include "weftd/netcfg.h"
 #include "weftd/state.h"
 
@@ -43,21 +44,6 @@ const struct netmap_node *backend_node_by_addr(const struct backend *be, const s
 
 /* ---- the engine ----------------------------------------------------------------------- */
 
-/* Keeps an endpoint the peer roamed to while it is still one the map lists. */
-static void backend_apply_endpoint(struct wg_peer *wp, const struct netmap_node *n)
-{
-	struct wg_peer_info info;
-
-	if (n->n_endpoints == 0)
-		return;
-	wg_peer_info(wp, &info);
-	mem_wipe(info.psk, sizeof(info.psk));
-	for (size_t i = 0; info.has_endpoint && i < n->n_endpoints; i++)
-		if (netendpoint_eq(&info.endpoint, &n->endpoints[i]))
-			return;
-	wg_peer_set_endpoint(wp, &n->endpoints[0]);
-}
-
 static int backend_apply_allowed(struct wg_peer *wp, const struct netmap_node *n)
 {
 	const struct netprefix *v = n->n_allowed_ips > 0 ? n->allowed_ips : n->addresses;
@@ -78,7 +64,8 @@ static int backend_apply_allowed(struct wg_peer *wp, const struct netmap_node *n
 }
 
 /* Adds or updates one peer; `fields` (NETMAP_F_*) says what changed, ~0 for everything. */
-static int backend_apply_node(struct wg_device *dev, const struct netmap_node *n, uint32_t fields)
+static int backend_apply_node(struct backend *be, struct wg_device *dev,
+			      const struct netmap_node *n, uint32_t fields)
 {
 	struct wg_peer *wp = wg_device_peer_find(dev, n->key.b);
 	int r;
@@ -89,19 +76,22 @@ static int backend_apply_node(struct wg_device *dev, const struct netmap_node *n
 			return r;
 		fields = ~0U;
 	}
-	if (fields & NETMAP_F_ENDPOINTS)
-		backend_apply_endpoint(wp, n);
+	/* magicsock chooses the WireGuard endpoint: the relay until disco finds a path. */
+	if (fields & (NETMAP_F_ENDPOINTS | NETMAP_F_DISCO | NETMAP_F_RELAY_HOME))
+		magicsock_peer_update(be->ms, wp, n);
 	if (fields & (NETMAP_F_ALLOWED_IPS | NETMAP_F_ADDRESSES))
 		return backend_apply_allowed(wp, n);
 	return 0;
 }
 
-static void backend_remove_key(struct wg_device *dev, const struct node_public *k)
+static void backend_remove_key(struct backend *be, struct wg_device *dev,
+			       const struct node_public *k)
 {
 	struct wg_peer *wp = wg_device_peer_find(dev, k->b);
 
 	if (wp != NULL)
 		wg_device_peer_remove(dev, wp);
+	magicsock_peer_remove(be->ms, k);
 }
 
 /* Everything: used for the first map (there is nothing to diff against). */
@@ -115,13 +105,15 @@ static int backend_apply_all(struct backend *be, struct wg_device *dev)
 		struct node_public k;
 		next = wg_peer_next(wp);
 		memcpy(k.b, wg_peer_public_key(wp), KEY_LEN);
-		if (netmap_peer_by_key(be->nm, &k) == NULL)
+		if (netmap_peer_by_key(be->nm, &k) == NULL) {
 			wg_device_peer_remove(dev, wp);
+			magicsock_peer_remove(be->ms, &k);
+		}
 	}
 	for (size_t i = 0; i < netmap_peer_count(be->nm) && r == 0; i++) {
 		const struct netmap_node *n = netmap_peer_at(be->nm, i);
 		if (!n->expired && !keys_eq(n->key.b, self->key.b))
-			r = backend_apply_node(dev, n, ~0U);
+			r = backend_apply_node(be, dev, n, ~0U);
 	}
 	return r;
 }
@@ -137,20 +129,20 @@ static int backend_apply_changes(struct backend *be, struct wg_device *dev,
 
 		switch (c->type) {
 		case NETMAP_PEER_REMOVED:
-			backend_remove_key(dev, &c->key);
+			backend_remove_key(be, dev, &c->key);
 			break;
 		case NETMAP_PEER_CHANGED:
 			if (c->fields & NETMAP_F_KEY)
-				backend_remove_key(dev, &c->old_key);
+				backend_remove_key(be, dev, &c->old_key);
 			/* fall through */
 		case NETMAP_PEER_ADDED:
 			n = netmap_peer_by_id(be->nm, c->id);
 			if (n == NULL)
 				break;
 			if (n->expired)
-				backend_remove_key(dev, &n->key);
+				backend_remove_key(be, dev, &n->key);
 			else
-				r = backend_apply_node(dev, n, c->type == NETMAP_PEER_ADDED ? ~0U
+				r = backend_apply_node(be, dev, n, c->type == NETMAP_PEER_ADDED ? ~0U
 											: c->fields);
 			break;
 		}
@@ -208,6 +200,7 @@ static int backend_apply(struct backend *be, const struct netmap_changes *ch)
 	wg_device_set_private_key(dev, state_current(be->st)->node_key.b);
 	r = ch == NULL ? backend_apply_all(be, dev) : backend_apply_changes(be, dev, ch);
 	engine_unlock(be->engine);
+	magicsock_set_relaymap(be->ms, netmap_relaymap(be->nm));
 	if (r < 0) {
 		log_warnx("cannot configure WireGuard peers: %s", strerror(-r));
 		return r;
@@ -265,7 +258,9 @@ void backend_unapply(struct backend *be)
 
 	engine_lock(be->engine);
 	wg_device_peers_clear(dev);
+	magicsock_peers_clear(be->ms);
 	engine_unlock(be->engine);
+	magicsock_set_relaymap(be->ms, NULL);
 	if (netcfg_sync_addrs(be->netcfg, be->ifindex, NULL, 0) < 0 ||
 	    netcfg_sync_routes(be->netcfg, be->ifindex, NULL, 0) < 0)
 		log_warnx("cannot clear the addresses and routes of %s", be->cfg.tun);

@@ -20,6 +20,7 @@
 #include "wg/device.h"
 #include "weftd/backend_int.h"
 #include "weftd/engine.h"
+#include "weftd/magicsock.h"
 
 #define PING_PAYLOAD 32
 
@@ -59,43 +60,50 @@ void backend_pings_free(struct backend *be)
 		backend_ping_unlink(be, be->pings);
 }
 
-/* The path the peer is answering on: its current endpoint. */
+/* The path the peer is answering on: the direct endpoint, or the relay region (*region). */
 static void backend_ping_endpoint(struct backend *be, const struct netaddr *a, char *ep,
-				  size_t len)
+				  size_t len, uint32_t *region)
 {
 	const struct netmap_node *p = backend_node_by_addr(be, a);
-	struct wg_peer *wp;
-	struct wg_peer_info info;
+	struct netendpoint d;
 
 	ep[0] = '\0';
+	*region = 0;
 	if (p == NULL)
 		return;
-	engine_lock(be->engine);
-	wp = wg_device_peer_find(engine_device(be->engine), p->key.b);
-	if (wp != NULL) {
-		wg_peer_info(wp, &info);
-		mem_wipe(info.psk, sizeof(info.psk));
-		if (info.has_endpoint)
-			netendpoint_format(&info.endpoint, ep, len);
-	}
-	engine_unlock(be->engine);
+	if (magicsock_peer_direct(be->ms, &p->key, &d))
+		netendpoint_format(&d, ep, len);
+	else
+		*region = magicsock_peer_relay(be->ms, &p->key);
+}
+
+static const char *backend_region_code(struct backend *be, uint32_t id)
+{
+	const struct netmap_relaymap *m = be->nm != NULL ? netmap_relaymap(be->nm) : NULL;
+
+	for (size_t i = 0; m != NULL && i < m->n_regions; i++)
+		if (m->regions[i].id == id)
+			return m->regions[i].code;
+	return "";
 }
 
 static void backend_ping_finish(struct backend_ping *p, const char *err, uint64_t at)
 {
 	struct backend *be = p->be;
 	char ip[NETADDR_STRLEN], ep[NETENDPOINT_STRLEN] = "";
+	uint32_t region = 0;
 	double latency = 0;
 	json_t *r;
 
 	netaddr_format(&p->target, ip, sizeof(ip));
 	if (err == NULL) {
 		latency = (double)(at - p->sent_ns) / 1e9;
-		backend_ping_endpoint(be, &p->target, ep, sizeof(ep));
+		backend_ping_endpoint(be, &p->target, ep, sizeof(ep), &region);
 	}
 	r = json_pack("{s:s, s:s, s:s, s:f, s:s, s:i, s:s, s:s}", "IP", ip, "NodeIP", ip,
 		      "NodeName", p->name, "LatencySeconds", latency, "Endpoint", ep,
-		      "DERPRegionID", 0, "DERPRegionCode", "", "Err", err != NULL ? err : "");
+		      "DERPRegionID", (int)region, "DERPRegionCode", backend_region_code(be, region),
+		      "Err", err != NULL ? err : "");
 	p->cb(p->arg, r);
 	json_decref(r);
 	backend_ping_unlink(be, p);

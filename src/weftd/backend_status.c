@@ -19,6 +19,7 @@
 #include "weftd/backend_int.h"
 #include "weftd/dnsd.h"
 #include "weftd/engine.h"
+#include "weftd/magicsock.h"
 #include "core/buf.h"
 #include "json/jsonx.h"
 #include "netmap/netmap.h"
@@ -96,6 +97,7 @@ static json_t *backend_peer_status(const struct backend *be, const struct netmap
 	const struct netprefix *aips = n->n_allowed_ips > 0 ? n->allowed_ips : n->addresses;
 	size_t naips = n->n_allowed_ips > 0 ? n->n_allowed_ips : n->n_addresses;
 	uint64_t hs_s = 0, now = clock_real_ns();
+	struct netendpoint direct;
 	bool active = false;
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)n->id);
@@ -103,9 +105,10 @@ static json_t *backend_peer_status(const struct backend *be, const struct netmap
 	if (live != NULL && live->last_handshake_wall_ns != 0) {
 		hs_s = live->last_handshake_wall_ns / CLOCK_NS_PER_SEC;
 		active = now - live->last_handshake_wall_ns < BACKEND_ACTIVE_NS;
-		if (active && live->has_endpoint)
-			netendpoint_format(&live->endpoint, ep, sizeof(ep));
 	}
+	/* CurAddr is the direct path while disco confirms one; relayed, it stays "". */
+	if (magicsock_peer_direct(be->ms, &n->key, &direct))
+		netendpoint_format(&direct, ep, sizeof(ep));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:b, s:b, s:s, s:s, s:I,"
 			 " s:I, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b}",
 			 "ID", id, "PublicKey", key, "HostName", backend_s(n->hostname), "DNSName",
@@ -287,7 +290,14 @@ json_t *backend_counters(struct backend *be)
 {
 	json_t *o = engine_counters_json(be->engine), *d;
 
-	if (o == NULL || be->dnsd == NULL)
+	if (o == NULL)
+		return NULL;
+	/* Disco, STUN and relay drops sit beside the data plane's. */
+	if (magicsock_counters_json(be->ms, o) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (be->dnsd == NULL)
 		return o;
 	if ((d = dnsd_counters_json(be->dnsd)) == NULL || json_object_update(o, d) < 0) {
 		json_decref(d);
@@ -296,4 +306,9 @@ json_t *backend_counters(struct backend *be)
 	}
 	json_decref(d);
 	return o;
+}
+
+json_t *backend_netcheck(struct backend *be)
+{
+	return magicsock_netcheck_json(be->ms);
 }

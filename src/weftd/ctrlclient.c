@@ -81,6 +81,9 @@ struct ctrlclient {
 	uint16_t port_udp;
 	char tun[IF_NAMESIZE];
 	struct disco_public disco;
+	struct netendpoint extra[CTRLCLIENT_EXTRA_MAX]; /* STUN endpoints (ctrlclient_set_path) */
+	size_t n_extra;
+	uint32_t relay_home;
 	/* run time */
 	enum cc_phase phase;
 	struct evhttp_connection *conn;
@@ -306,11 +309,10 @@ static void cc_error_text(struct ctrlclient *cc, const uint8_t *body, size_t len
 
 /* ---- endpoints ------------------------------------------------------------------------ */
 
-static bool cc_endpoint_ok(const struct ctrlclient *cc, const struct ifaddrs *ifa,
-			   const struct netaddr *a)
+static bool cc_endpoint_ok(const char *tun, const struct ifaddrs *ifa, const struct netaddr *a)
 {
 	if (ifa->ifa_flags & IFF_LOOPBACK || !(ifa->ifa_flags & IFF_UP) ||
-	    strcmp(ifa->ifa_name, cc->tun) == 0 || netaddr_is_tailnet(a))
+	    strcmp(ifa->ifa_name, tun) == 0 || netaddr_is_tailnet(a))
 		return false;
 	/* IPv6 link-local addresses need a zone; peers cannot use them. */
 	if (a->family == NETADDR_V6 && a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80)
@@ -318,8 +320,8 @@ static bool cc_endpoint_ok(const struct ctrlclient *cc, const struct ifaddrs *if
 	return true;
 }
 
-/* Our interface addresses with our UDP port: how peers on the same network reach us. */
-static size_t cc_local_endpoints(const struct ctrlclient *cc, struct netendpoint *out, size_t max)
+size_t ctrlclient_local_endpoints(const char *tun, uint16_t port, struct netendpoint *out,
+				  size_t max)
 {
 	struct ifaddrs *ifs, *ifa;
 	size_t n = 0;
@@ -335,9 +337,9 @@ static size_t cc_local_endpoints(const struct ctrlclient *cc, struct netendpoint
 		sl = ifa->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 							 : sizeof(struct sockaddr_in6);
 		if (netendpoint_from_sockaddr(&ep, ifa->ifa_addr, sl) < 0 ||
-		    !cc_endpoint_ok(cc, ifa, &ep.addr))
+		    !cc_endpoint_ok(tun, ifa, &ep.addr))
 			continue;
-		ep.port = cc->port_udp;
+		ep.port = port;
 		out[n++] = ep;
 	}
 	freeifaddrs(ifs);
@@ -449,7 +451,13 @@ static void cc_map(struct ctrlclient *cc)
 	if (node_private_public(&m.node_key, &cc->node_key) < 0)
 		goto fail;
 	m.disco_key = cc->disco;
-	m.n_endpoints = cc_local_endpoints(cc, m.endpoints, NETMAP_MAX_ENDPOINTS);
+	/* STUN-learnt endpoints first: they are the ones that cross NATs. */
+	for (size_t i = 0; i < cc->n_extra && m.n_endpoints < NETMAP_MAX_ENDPOINTS; i++)
+		m.endpoints[m.n_endpoints++] = cc->extra[i];
+	m.n_endpoints += ctrlclient_local_endpoints(cc->tun, cc->port_udp,
+						    m.endpoints + m.n_endpoints,
+						    NETMAP_MAX_ENDPOINTS - m.n_endpoints);
+	m.relay_home = cc->relay_home;
 	snprintf(m.hostname, sizeof(m.hostname), "%s", cc->hostname);
 	snprintf(m.os, sizeof(m.os), "%s", cc->os);
 	m.stream = true;
@@ -867,4 +875,23 @@ void ctrlclient_logout_and_free(struct ctrlclient *cc)
 	cc->dying = true;
 	evtimer_del(cc->timer);
 	cc_destroy(cc);
+}
+
+void ctrlclient_set_path(struct ctrlclient *cc, const struct netendpoint *eps, size_t n,
+			 uint32_t relay_home)
+{
+	if (n > CTRLCLIENT_EXTRA_MAX)
+		n = CTRLCLIENT_EXTRA_MAX;
+	if (n == cc->n_extra && relay_home == cc->relay_home &&
+	    memcmp(eps, cc->extra, n * sizeof(eps[0])) == 0)
+		return;
+	memcpy(cc->extra, eps, n * sizeof(eps[0]));
+	cc->n_extra = n;
+	cc->relay_home = relay_home;
+	/* A new map request carries them; the full map that follows is diffed, so peer
+	 * sessions carry on. (A one-shot OmitPeers update would be cheaper: see docs.) */
+	if (cc->phase == CC_MAP && cc->stream != NULL && !cc->dying) {
+		log_info("control: endpoints or home relay changed; renewing the map request");
+		cc_restart_soon(cc);
+	}
 }

@@ -60,6 +60,19 @@ struct ctrlclient_config {
 	const struct disco_public *disco_key; /* NULL: none yet */
 };
 
+#define CTRLCLIENT_EXTRA_MAX 8
+
+/*
+ * Endpoints learnt by STUN and the home relay region, reported in map
+ * requests (with the interface addresses); a change renews the map request.
+ */
+struct netendpoint;
+void ctrlclient_set_path(struct ctrlclient *cc, const struct netendpoint *eps, size_t n,
+			 uint32_t relay_home);
+/* Our interface addresses (not loopback, not `tun`, not tailnet) with `port`. */
+size_t ctrlclient_local_endpoints(const char *tun, uint16_t port, struct netendpoint *out,
+				  size_t max);
+
 int ctrlclient_new(struct event_base *base, const struct ctrlclient_config *cfg,
 		   const struct ctrlclient_callbacks *cb, void *arg, struct ctrlclient **out)
 	__attribute__((warn_unused_result));

@@ -125,6 +125,8 @@ static void engine_send(void *arg, struct wg_peer *peer, const struct netendpoin
 	socklen_t sl = engine_dest(e, to, &ss);
 
 	(void)peer;
+	if (engine_divert(e, to, pkt, len))
+		return;
 	if (sl == 0 || sendto(e->udp_fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
 		engine_count(&e->counters.udp_send_errors);
 }
@@ -469,8 +471,8 @@ int engine_send_packet(struct engine *e, const uint8_t *ip, size_t len)
 		return -EHOSTUNREACH;
 	if (wg_keypair_seal(t.kp, e->ctl_ctx, t.counter, buf, len, atomic_load(&e->mtu), &out) !=
 		    0 ||
-	    (sl = engine_dest(e, &t.to, &ss)) == 0 ||
-	    sendto(e->udp_fd, buf, out, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
+	    (!engine_divert(e, &t.to, buf, out) && ((sl = engine_dest(e, &t.to, &ss)) == 0 ||
+	    sendto(e->udp_fd, buf, out, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0))) {
 		engine_count(&e->counters.udp_send_errors);
 		r = -EIO;
 		out = 0;
@@ -515,7 +517,8 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
-	e->udp_fd = e->hs_efd = e->rx_wake_efd = e->tx_wake_efd = e->echo_efd = e->local_efd = -1;
+	e->udp_fd = e->hs_efd = e->rx_wake_efd = e->tx_wake_efd = e->echo_efd = e->local_efd =
+		e->ctl_efd = -1;
 	e->tun.fd = -1;
 	e->base = base;
 	pthread_mutex_init(&e->lock, NULL);
@@ -563,7 +566,7 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	if (e->hs_ev == NULL || e->tick_ev == NULL || e->echo_ev == NULL || e->local_ev == NULL ||
 	    event_add(e->hs_ev, NULL) < 0 || event_add(e->tick_ev, &tick) < 0 ||
 	    event_add(e->echo_ev, NULL) < 0 || event_add(e->local_ev, NULL) < 0 ||
-	    aead_ctx_new(&e->ctl_ctx) < 0) {
+	    aead_ctx_new(&e->ctl_ctx) < 0 || engine_magic_init(e) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -614,6 +617,7 @@ void engine_free(struct engine *e)
 	if (e->local_ev != NULL)
 		event_free(e->local_ev);
 	aead_ctx_free(e->ctl_ctx);
+	engine_magic_fini(e);
 	wg_device_free(e->dev);
 	tun_close(&e->tun);
 	if (e->udp_fd >= 0)

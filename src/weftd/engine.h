@@ -29,6 +29,20 @@ struct engine_config {
 	uint16_t port;	 /* 0: random until a listen_port is set */
 };
 
+/*
+ * The magic endpoint 127.3.3.40:SLOT stands for "peer SLOT through the
+ * relay" (Tailscale's magic DERP address): WireGuard datagrams the device
+ * sends there are not written to the socket but handed to the control
+ * thread (relay_out), which gives them to magicsock. Datagrams on the UDP
+ * socket that are not WireGuard (STUN, disco) go to the control thread too
+ * (udp_other).
+ */
+#define ENGINE_MAGIC_ADDR "127.3.3.40"
+struct engine_magic_ops {
+	void (*relay_out)(void *arg, uint16_t slot, const uint8_t *p, size_t n);
+	void (*udp_other)(void *arg, const struct netendpoint *src, const uint8_t *p, size_t n);
+};
+
 /* Engine-level drops and events, beside the device's own counters. */
 #define ENGINE_COUNTERS(X)                                                                         \
 	X(hs_queue_full)                                                                           \
@@ -44,7 +58,10 @@ struct engine_config {
 	X(rx_packets)                                                                              \
 	X(tx_packets)                                                                              \
 	X(tx_gso_sends)                                                                            \
-	X(rx_gro_writes)
+	X(rx_gro_writes)                                                                          \
+	X(ctlq_full)                                                                              \
+	X(ctlq_oversize)                                                                          \
+	X(injectq_full)
 
 struct engine_counters {
 #define ENGINE_COUNTER_FIELD(name) _Atomic uint64_t name;
@@ -112,5 +129,19 @@ void engine_set_local_hook(struct engine *e, const struct netaddr *addrs, size_t
 /* Writes an IP packet (complete checksums) to the TUN, for the host, from the control thread. */
 int engine_tun_write(struct engine *e, const uint8_t *ip, size_t len)
 	__attribute__((warn_unused_result));
+/* Before engine_start: where magic and non-WireGuard datagrams go (control thread). */
+void engine_set_magic(struct engine *e, const struct engine_magic_ops *ops, void *arg);
+/* The magic endpoint of relay slot `slot` (1-65535), and the test for one. */
+void engine_magic_endpoint(uint16_t slot, struct netendpoint *out);
+bool engine_is_magic(const struct netendpoint *ep, uint16_t *slot);
+/* A datagram straight onto the UDP socket (disco, STUN): control thread. */
+int engine_udp_send(struct engine *e, const struct netendpoint *to, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+/*
+ * A WireGuard datagram that arrived through the relay from the peer in
+ * `slot`: handshakes go to the handshake queue, data to the RX thread, both
+ * as if from the slot's magic endpoint. Control thread.
+ */
+void engine_inject(struct engine *e, uint16_t slot, const uint8_t *p, size_t n);
 
 #endif

@@ -45,6 +45,24 @@ struct engine_local_pkt {
 	uint8_t b[ENGINE_LOCAL_PKT_MAX];
 };
 
+/* Datagrams between the data threads and the control thread (engine_magic). */
+#define ENGINE_CTLQ_LEN 512
+#define ENGINE_INJECTQ_LEN 256
+#define ENGINE_MAGIC_PKT_MAX 4096
+
+enum engine_ctl_kind {
+	ENGINE_CTL_RELAY_OUT = 1, /* to a magic endpoint: slot */
+	ENGINE_CTL_UDP_OTHER,	  /* STUN or disco from src */
+};
+
+struct engine_ctl {
+	enum engine_ctl_kind kind;
+	uint16_t slot;
+	struct netendpoint src;
+	size_t len;
+	uint8_t buf[ENGINE_MAGIC_PKT_MAX];
+};
+
 struct engine_echo {
 	struct netaddr from;
 	uint16_t seq;
@@ -94,6 +112,16 @@ struct engine {
 	struct engine_local_pkt *localq;
 	size_t localq_head, localq_count;
 	struct event *local_ev;
+	/* magicsock's hooks (engine_magic.c); the queues are guarded by magic_lock. */
+	struct engine_magic_ops magic_ops;
+	void *magic_arg;
+	pthread_mutex_t magic_lock; /* after e->lock: the data threads push while holding it */
+	struct engine_ctl *ctlq;    /* data threads -> control thread */
+	size_t ctlq_head, ctlq_count;
+	int ctl_efd;
+	struct event *ctl_ev;
+	struct engine_ctl *injectq; /* control thread -> RX thread (relayed data) */
+	size_t injectq_head, injectq_count;
 	struct aead_ctx *ctl_ctx; /* sealing engine_send_packet's packets (control thread) */
 	struct engine_counters counters;
 };
@@ -123,6 +151,16 @@ bool engine_echo_take(struct engine *e, const uint8_t *ip, size_t len);
 /* TX thread: true if the packet is for one of weftd's own addresses (queued, not sent). */
 bool engine_local_take(struct engine *e, const uint8_t *ip, size_t len);
 void engine_local_notify(struct engine *e);
+/* engine_magic.c */
+int engine_magic_init(struct engine *e) __attribute__((warn_unused_result));
+void engine_magic_fini(struct engine *e);
+/* Any thread: true (and queued for relay_out) if `to` is a magic endpoint. */
+bool engine_divert(struct engine *e, const struct netendpoint *to, const uint8_t *p, size_t n);
+/* RX thread: true (and queued for udp_other) if p is STUN or disco. */
+bool engine_take_other(struct engine *e, const struct netendpoint *src, const uint8_t *p,
+		       size_t n);
+/* RX thread: moves one injected datagram into buf (cap bytes); its length, 0 when none. */
+size_t engine_inject_pop(struct engine *e, uint8_t *buf, size_t cap, struct netendpoint *from);
 
 /* engine_tx.c and engine_rx.c: thread bodies. */
 void *engine_tx_main(void *arg);

@@ -89,11 +89,32 @@ fail:
 	return NULL;
 }
 
+/* Relayed datagrams (engine_inject) first, as if they came from their magic endpoint. */
+static size_t rx_take_injected(struct engine *e, struct rx_batch *b)
+{
+	size_t k = 0;
+
+	while (k < RX_MSGS / 2) {
+		struct netendpoint from;
+		struct msghdr *h = &b->msg[k].msg_hdr;
+		size_t n = engine_inject_pop(e, b->buf[k], RX_BUF_SIZE, &from);
+		if (n == 0)
+			break;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &b->addr[k];
+		h->msg_namelen = netendpoint_to_sockaddr(&from, &b->addr[k]);
+		b->msg[k].msg_len = (unsigned)n;
+		k++;
+	}
+	return k;
+}
+
 static int rx_recv(struct engine *e, struct rx_batch *b)
 {
+	size_t k = rx_take_injected(e, b);
 	int n;
 
-	for (size_t i = 0; i < RX_MSGS; i++) {
+	for (size_t i = k; i < RX_MSGS; i++) {
 		struct msghdr *h = &b->msg[i].msg_hdr;
 		b->iov[i].iov_base = b->buf[i];
 		b->iov[i].iov_len = RX_BUF_SIZE;
@@ -105,8 +126,10 @@ static int rx_recv(struct engine *e, struct rx_batch *b)
 		h->msg_control = b->cmsg[i];
 		h->msg_controllen = sizeof(b->cmsg[i]);
 	}
-	n = recvmmsg(e->udp_fd, b->msg, RX_MSGS, MSG_DONTWAIT, NULL);
-	return n < 0 ? -errno : n;
+	n = recvmmsg(e->udp_fd, b->msg + k, RX_MSGS - (unsigned)k, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return k > 0 ? (int)k : -errno;
+	return n + (int)k;
 }
 
 /* The GRO segment size of a received message, or 0 when it is one datagram. */
@@ -155,7 +178,9 @@ static size_t rx_split(struct engine *e, struct rx_batch *b, size_t nmsg)
 				queued |= engine_hsq_push(e, p->p, p->len, &b->from[i]);
 				break;
 			case WG_KIND_INVALID:
-				engine_count(&e->counters.rx_not_wireguard);
+				/* STUN and disco share the socket: magicsock takes them. */
+				if (!engine_take_other(e, &b->from[i], p->p, p->len))
+					engine_count(&e->counters.rx_not_wireguard);
 				break;
 			}
 		}

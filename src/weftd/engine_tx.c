@@ -263,6 +263,12 @@ static size_t tx_build(struct engine *e, struct tx_batch *b, size_t nslots, bool
 				j++;
 				continue;
 			}
+			/* To a peer through the relay: handed to magicsock, not the socket. */
+			if (engine_divert(e, &s->t[j].to, s->area + j * s->stride, s->len[j])) {
+				s->sent[j] = true;
+				j++;
+				continue;
+			}
 			sl = engine_dest(e, &s->t[j].to, &b->addr[m]);
 			if (sl == 0) {
 				engine_count(&e->counters.udp_send_errors);

@@ -432,6 +432,11 @@ static void h_dns_query(struct localapi_ctx *c)
 	}
 }
 
+static void h_netcheck(struct localapi_ctx *c)
+{
+	la_reply_take(c->req, backend_netcheck(c->la->be));
+}
+
 /* ---- routing -------------------------------------------------------------------------- */
 
 #define M_GET (1U << 0)
@@ -464,6 +469,7 @@ static const struct la_route la_routes[] = {
 	{ LOCALAPI_COUNTERS, false, M_GET, 0, false, h_counters },
 	{ LOCALAPI_DNS_STATUS, false, M_GET, 0, false, h_dns_status },
 	{ LOCALAPI_DNS_QUERY, false, M_GET | M_POST, 0, false, h_dns_query },
+	{ LOCALAPI_NETCHECK, false, M_GET, 0, false, h_netcheck },
 };
 
 static unsigned la_method_bit(enum evhttp_cmd_type m)

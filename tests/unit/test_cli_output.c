@@ -256,7 +256,7 @@ static void test_pong(void **state)
 		  "pong from gw (100.64.0.2) via 192.0.2.2:41641 in 23ms" },
 		{ "{\"NodeName\":\"gw\",\"NodeIP\":\"100.64.0.2\",\"LatencySeconds\":0.05,"
 		  "\"Endpoint\":\"\",\"DERPRegionID\":3,\"DERPRegionCode\":\"fra\"}",
-		  "pong from gw (100.64.0.2) via DERP(fra) in 50ms" },
+		  "pong from gw (100.64.0.2) via RELAY(fra) in 50ms" },
 		{ "{\"NodeName\":\"gw\",\"NodeIP\":\"fd7a:115c:a1e0::2\",\"LatencySeconds\":1.5}",
 		  "pong from gw (fd7a:115c:a1e0::2) via disco in 1.5s" },
 		{ "{\"NodeName\":\"gw\",\"NodeIP\":\"100.64.0.2\",\"LatencySeconds\":0.0001}",

@@ -96,6 +96,7 @@ struct netmap_relay_node {
 	char *ipv6;
 	uint16_t stun_port;
 	uint16_t relay_port;
+	bool http; /* "HTTP": dial http:// (tests, trusted networks), not https:// */
 };
 
 struct netmap_relay_region {

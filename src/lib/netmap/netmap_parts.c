@@ -186,7 +186,7 @@ static const struct jsonx_field region_fields[GF_COUNT] = {
 	[GF_NODES] = { "Nodes", JSONX_ARRAY, JSONX_F_NULL, 64 },
 };
 
-enum { XF_NAME, XF_REGION, XF_HOST, XF_V4, XF_V6, XF_STUN, XF_RELAY, XF_COUNT };
+enum { XF_NAME, XF_REGION, XF_HOST, XF_V4, XF_V6, XF_STUN, XF_RELAY, XF_HTTP, XF_COUNT };
 static const struct jsonx_field relay_node_fields[XF_COUNT] = {
 	[XF_NAME] = { "Name", JSONX_STRING, 0, NETMAP_NAME_MAX },
 	[XF_REGION] = { "RegionID", JSONX_UINT, 0, 0 },
@@ -195,6 +195,7 @@ static const struct jsonx_field relay_node_fields[XF_COUNT] = {
 	[XF_V6] = { "IPv6", JSONX_STRING, 0, 64 },
 	[XF_STUN] = { "STUNPort", JSONX_INT, 0, 0 },
 	[XF_RELAY] = { "RelayPort", JSONX_INT, 0, 0 },
+	[XF_HTTP] = { "HTTP", JSONX_BOOL, 0, 0 },
 };
 
 void netmap_relaymap_clear(struct netmap_relaymap *m)
@@ -243,6 +244,7 @@ static int netmap_relay_node_parse(const json_t *v, const char *path, struct net
 	if (jsonx_uint(f[XF_REGION], &region) < 0 || region > UINT32_MAX)
 		return jsonx_fail(err, path, "RegionID", "out of range");
 	n->region_id = (uint32_t)region;
+	n->http = jsonx_bool(f[XF_HTTP]);
 	n->name = netmap_str_field(f[XF_NAME]);
 	n->hostname = netmap_str_field(f[XF_HOST]);
 	n->ipv4 = netmap_str_field(f[XF_V4]);
@@ -329,7 +331,8 @@ static void netmap_relay_node_write(struct buf_writer *w, const struct netmap_re
 	jsonx_write_str(w, n->ipv4);
 	buf_put_str(w, ",\"IPv6\":");
 	jsonx_write_str(w, n->ipv6);
-	buf_printf(w, ",\"STUNPort\":%u,\"RelayPort\":%u}", n->stun_port, n->relay_port);
+	buf_printf(w, ",\"STUNPort\":%u,\"RelayPort\":%u", n->stun_port, n->relay_port);
+	buf_put_str(w, n->http ? ",\"HTTP\":true}" : "}");
 }
 
 int netmap_relaymap_write(struct buf_writer *w, const struct netmap_relaymap *m)

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# t_nat.sh: NAT traversal through real nftables NAT routers (issue 5). weft-server (with
+# its embedded relay and STUN) sits on a "public" LAN; every node sits behind a router of
+# its own that masquerades it onto that LAN. Each case asserts the path `weft status
+# --json` reports (CurAddr "ip:port" when direct, "" and Relay "weft" when relayed) and
+# that traffic flows:
+#   (a) both routers endpoint-independent (full cone)      -> direct
+#   (b) one full cone, one masquerade fully-random         -> direct
+#   (c) both routers masquerade fully-random               -> relayed, ping works
+#   (d) a3's router drops all UDP (b3 plain masquerade)   -> relayed over TCP, ping works
+#   (f) the relay (weft-server) is killed and restarted   -> clients reconnect, ping again
+#
+#   public LAN W 203.0.113.0/24 -- srv 203.0.113.1 (weft-server :8080, STUN :3478)
+#     |-- rA 203.0.113.1X  ==NAT==  10.X.1.1/24 -- aX 10.X.1.2   (weftd)
+#     `-- rB 203.0.113.2X  ==NAT==  10.X.2.1/24 -- bX 10.X.2.2   (weftd)
+source "$(dirname "$0")/lib.sh"
+net_init nat
+command -v jq >/dev/null || skip "needs jq"
+command -v nft >/dev/null || skip "needs nft"
+for x in "$WEFTD" "$WEFT" "$WEFT_SERVER"; do [ -x "$x" ] || fail "no $x"; done
+
+lan W
+ns_add srv
+plug W srv 203.0.113.1/24
+
+# ---- the server ------------------------------------------------------------------------
+SD=$NET_TMP/srv
+mkdir -p "$SD"
+cat >"$SD/config.yaml" <<CFG
+server_url: http://203.0.113.1:8080
+listen_addr: 203.0.113.1:8080
+metrics_listen_addr: ""
+unix_socket: $SD/admin.sock
+noise:
+  private_key_path: $SD/server.key
+database:
+  type: sqlite
+  sqlite:
+    path: $SD/db.sqlite
+derp:
+  server:
+    enabled: true
+    region_id: 999
+    region_code: weft
+    stun_listen_addr: 203.0.113.1:3478
+dns:
+  base_domain: tail.test
+CFG
+ws() { "$WEFT_SERVER" --config "$SD/config.yaml" "$@"; }
+start_server() {
+	spawn srv server "$WEFT_SERVER" serve --config "$SD/config.yaml"
+	SRV_PID=$SPAWNED
+	wait_until 10 test -S "$SD/admin.sock" || fail "weft-server did not start"
+}
+start_server
+ws users create ops >/dev/null || fail "users create"
+KEY=$(ws preauthkeys create --user ops --reusable --expiration 1h) || fail "preauthkeys create"
+
+# router R WANADDR LANNET MODE: namespace R routes LANNET.0/24 (as LANNET.1) onto W as WANADDR
+# and masquerades it. MODE:
+#   plain         masquerade: port-preserving, but filtering by address and port
+#   eim           plain, and UDP 41641 from anywhere goes to LANNET.2:41641: endpoint-
+#                 independent mapping and filtering for weft's port (a full cone). Plain
+#                 masquerade on BOTH sides cannot punch: the first ping to arrive at a
+#                 router creates a conntrack entry that clashes with the node's own ping
+#                 out, so that one leaves from another port (docs/CONTRACT, case b).
+#   fully-random  masquerade fully-random: a new random port per destination (hard NAT)
+#   noudp         plain, and every forwarded UDP datagram dropped
+router() {
+	local r=$1 wan=$2 net=$3 mode=$4 masq="masquerade" pre=""
+	ns_add "$r"
+	plug W "$r" "$wan/24"
+	nsx "$r" sysctl -qw net.ipv4.ip_forward=1
+	[ "$mode" = fully-random ] && masq="masquerade fully-random"
+	[ "$mode" = eim ] && pre="iifname \"eth0\" udp dport 41641 dnat to $net.2:41641;"
+	nsx "$r" nft -f - <<NFT || fail "nft on $r"
+table ip nat {
+	chain natpre { type nat hook prerouting priority -100; $pre }
+	chain natpost { type nat hook postrouting priority 100; oifname "eth0" $masq; }
+}
+table inet filter {
+	chain filt { type filter hook forward priority 0; $([ "$mode" = noudp ] && echo 'meta l4proto udp drop;') }
+}
+NFT
+}
+
+declare -A SOCK PID
+# node N ROUTER LANNET: namespace N behind ROUTER at LANNET.2, weftd running and logged in.
+node() {
+	local n=$1 r=$2 net=$3 d=$NET_TMP/$1 if
+	ns_add "$n"
+	veth "$r" "l$n" "$net.1/24" "$n" eth0 "$net.2/24"
+	nsx "$n" ip route add default via "$net.1"
+	if=$(ifname "$n")
+	mkdir -p "$d"
+	track_file "/var/run/wireguard/$if.sock"
+	SOCK[$n]=$d/weftd.sock
+	spawn "$n" "weftd-$n" "$WEFTD" --statedir "$d/state" --socket "${SOCK[$n]}" --tun "$if" \
+		--port 41641 --verbose 2
+	PID[$n]=$SPAWNED
+	wait_until 10 test -S "${SOCK[$n]}" || fail "weftd $n did not start"
+	w "$n" up --login-server http://203.0.113.1:8080 --authkey "$KEY" --hostname "$n" \
+		--timeout 20s >"$NET_TMP/up-$n.out" 2>&1 || fail "up on $n: $(cat "$NET_TMP/up-$n.out")"
+}
+w() { local n=$1; shift; nsx "$n" "$WEFT" --socket "${SOCK[$n]}" "$@"; }
+ip4() { w "$1" ip -4; }
+# peer_field N PEER FIELD: FIELD of N's status entry for host PEER.
+peer_field() { w "$1" status --json | jq -r --arg h "$2" ".Peer[] | select(.HostName == \$h) | .$3"; }
+is_direct() { [ -n "$(peer_field "$1" "$2" CurAddr)" ]; }
+pings() { nsx "$1" ping -c1 -W1 "$2" >/dev/null; }
+# keep_pinging S D SECONDS: traffic keeps the session active while the path settles.
+keep_pinging() { nsx "$1" ping -i 0.2 -w "$3" -q "$2" >/dev/null 2>&1 || true; }
+
+# pair CASE MODEA MODEB: routers rA/rB and nodes aCASE/bCASE behind them.
+pair() {
+	local c=$1
+	router "ra$c" "203.0.113.1$c" "10.$c.1" "$2"
+	router "rb$c" "203.0.113.2$c" "10.$c.2" "$3"
+	node "a$c" "ra$c" "10.$c.1"
+	node "b$c" "rb$c" "10.$c.2"
+	T_UP=$(date +%s%N) # both are up: the clock for the figures in docs/BENCHMARKS.md
+	wait_until 20 pings "a$c" "$(ip4 "b$c")" || fail "case $c: a$c cannot reach b$c at all"
+	T_PING=$(date +%s%N)
+}
+stop_pair() { stop_pid "${PID[a$1]}"; stop_pid "${PID[b$1]}"; }
+
+# ---- (a) both behind endpoint-independent NAT: direct ----------------------------------
+pair 1 eim eim
+# direct_while_pinging S D: one ping (traffic keeps the session active), then the path.
+direct_while_pinging() { pings "$1" "$(ip4 "$2")"; is_direct "$1" "$2"; }
+wait_until 20 direct_while_pinging a1 b1 || fail "(a) a1 -> b1 not direct: $(w a1 status; w a1 debug counters | grep -E 'magicsock|disco')"
+T_DIRECT=$(date +%s%N)
+wait_until 20 is_direct b1 a1 || fail "(a) b1 -> a1 not direct: $(w b1 status; w b1 debug counters | grep -E "magicsock|disco_rej")"
+case "$(peer_field a1 b1 CurAddr)" in
+203.0.113.21:*) ;;
+*) fail "(a) a1 reaches b1 at $(peer_field a1 b1 CurAddr), not b1's router" ;;
+esac
+w a1 ping -c 1 b1 | grep -q "via 203.0.113.21:" || fail "(a) weft ping not via the direct path"
+w a1 netcheck --format json | jq -e '.UDP == true and .GlobalV4 != "" and .PreferredDERP == 999' \
+	>/dev/null || fail "(a) netcheck: $(w a1 netcheck --format json)"
+log "(a) direct: a1 -> $(peer_field a1 b1 CurAddr); first ping $(((T_PING - T_UP) / 1000000)) ms" \
+	"after up, direct $(((T_DIRECT - T_PING) / 1000000)) ms after that"
+stop_pair 1
+
+# ---- (b) one endpoint-independent, one port-randomising: direct ------------------------
+pair 4 eim fully-random
+keep_pinging b4 "$(ip4 a4)" 2
+wait_until 20 is_direct b4 a4 || fail "(b) b4 -> a4 not direct: $(w b4 status)"
+wait_until 20 is_direct a4 b4 || fail "(b) a4 -> b4 not direct: $(w a4 status)"
+# One STUN server cannot show a per-destination mapping (MappingVariesByDestIP needs two);
+# the randomised port is visible as a public port other than weft's.
+w b4 netcheck --format json | jq -e '.UDP == true and (.GlobalV4 | endswith(":41641") | not)' \
+	>/dev/null || fail "(b) netcheck on b4: $(w b4 netcheck --format json)"
+log "(b) direct: b4 -> $(peer_field b4 a4 CurAddr), a4 -> $(peer_field a4 b4 CurAddr)"
+stop_pair 4
+
+# ---- (c) both port-randomising: relayed, traffic flows ---------------------------------
+pair 2 fully-random fully-random
+keep_pinging a2 "$(ip4 b2)" 3
+[ -z "$(peer_field a2 b2 CurAddr)" ] || fail "(c) a2 -> b2 claims direct: $(peer_field a2 b2 CurAddr)"
+[ "$(peer_field a2 b2 Relay)" = weft ] || fail "(c) a2 -> b2 relay: $(peer_field a2 b2 Relay)"
+w a2 ping -c 1 b2 | grep -q "via RELAY(weft)" || fail "(c) weft ping not via the relay"
+w a2 netcheck --format json | jq -e '.UDP == true' >/dev/null ||
+	fail "(c) netcheck: $(w a2 netcheck --format json)"
+nsx a2 ping -c 20 -i 0.05 -W1 -q "$(ip4 b2)" >/dev/null || fail "(c) pings through the relay lost"
+log "(c) relayed: $(w a2 status | grep b2); first ping $(((T_PING - T_UP) / 1000000)) ms after up"
+
+# ---- (f) the relay restarts: clients reconnect, traffic resumes -------------------------
+stop_pid "$SRV_PID"
+start_server
+wait_until 30 pings a2 "$(ip4 b2)" || fail "(f) no traffic after the relay restarted"
+log "(f) relayed traffic resumed after the relay restart"
+stop_pair 2
+
+# ---- (d) one node with all UDP blocked: relayed over TCP -------------------------------
+pair 3 noudp plain
+keep_pinging b3 "$(ip4 a3)" 3
+[ -z "$(peer_field b3 a3 CurAddr)" ] || fail "(d) b3 -> a3 claims direct"
+w a3 netcheck --format json | jq -e '.UDP == false' >/dev/null ||
+	fail "(d) netcheck on a3 reports UDP: $(w a3 netcheck --format json)"
+nsx b3 ping -c 10 -i 0.1 -W1 -q "$(ip4 a3)" >/dev/null || fail "(d) pings over the TCP relay lost"
+log "(d) relayed over TCP: $(w b3 status | grep a3)"
+
+pass
