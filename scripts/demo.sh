@@ -129,8 +129,8 @@ SH
 	echo "== weft ping bravo (from alpha)"
 	"$RUN/bin/weft-a" ping -c 2 bravo
 	echo
-	echo "== ping $("$RUN/bin/weft-a" ip -4 charlie) (charlie) from alpha, through the tunnel"
-	ip netns exec "$PFX-a" ping -c 2 -i 0.2 "$("$RUN/bin/weft-a" ip -4 charlie)"
+	echo "== ping charlie from alpha: the name from MagicDNS (100.100.100.100), through the tunnel"
+	ip netns exec "$PFX-a" ping -c 2 -i 0.2 charlie
 	if command -v wg >/dev/null; then
 		echo
 		echo "== wg show wdemoa (alpha's WireGuard state, read by the standard wg tool)"
@@ -141,6 +141,7 @@ SH
 The demo keeps running. Helper commands are in $RUN/bin:
   $RUN/bin/weft-a status              weft on alpha (weft-b: bravo, weft-c: charlie)
   $RUN/bin/weft-b ping alpha
+  ip netns exec $PFX-c ping bravo     MagicDNS names on every node (alpha.demo.weft too)
   $RUN/bin/weft-server nodes list     the admin CLI
   ip netns exec $PFX-a bash           a shell on alpha
 Logs: $RUN/server.log, $RUN/weftd-{a,b,c}.log.  Stop it with: make demo-stop
