@@ -25,6 +25,7 @@
 #define LOCALAPI_PROFILES LOCALAPI_PREFIX "profiles/"
 #define LOCALAPI_NETMAP LOCALAPI_PREFIX "netmap"
 #define LOCALAPI_COUNTERS LOCALAPI_PREFIX "counters"
+#define LOCALAPI_FILTER LOCALAPI_PREFIX "filter"
 
 /* BackendState values, as Tailscale names them. */
 #define LOCALAPI_STATE_NOSTATE "NoState"

@@ -78,6 +78,7 @@ int backend_profile_delete(struct backend *be, const char *id, char *err, size_t
 	__attribute__((warn_unused_result));
 json_t *backend_netmap(struct backend *be);
 json_t *backend_counters(struct backend *be);
+json_t *backend_filter(struct backend *be);
 
 /*
  * Pings the node owning `ip` through the tunnel; cb gets the PingResult JSON

@@ -45,6 +45,7 @@ struct backend {
 	uint16_t ping_ident;
 	uint16_t ping_seq;
 	struct ctrlclient *cc; /* NULL when not connected */
+	char filter_err[224];  /* why the map's last packet filter was refused, "" if it was not */
 };
 
 /* backend.c */

@@ -387,6 +387,11 @@ static void h_counters(struct localapi_ctx *c)
 	la_reply_take(c->req, backend_counters(c->la->be));
 }
 
+static void h_filter(struct localapi_ctx *c)
+{
+	la_reply_take(c->req, backend_filter(c->la->be));
+}
+
 /* ---- routing -------------------------------------------------------------------------- */
 
 #define M_GET (1U << 0)
@@ -417,6 +422,7 @@ static const struct la_route la_routes[] = {
 	  false, h_profiles },
 	{ LOCALAPI_NETMAP, false, M_GET, 0, false, h_netmap },
 	{ LOCALAPI_COUNTERS, false, M_GET, 0, false, h_counters },
+	{ LOCALAPI_FILTER, false, M_GET, 0, false, h_filter },
 };
 
 static unsigned la_method_bit(enum evhttp_cmd_type m)
