@@ -405,7 +405,9 @@ static int node_tags_check(struct srv *srv, const struct srv_user *u, char *cons
 		return -EPERM;
 	}
 	srv_policy_user_login(u->rec.name, u->rec.email, login, sizeof(login));
-	return srv_policy_tags_allowed(srv->policy, adv, n_adv, login, err, errlen);
+	/* The key's tags count as owners too: tagOwners may let tag:a apply tag:b. */
+	return srv_policy_tags_allowed_by(srv->policy, adv, n_adv, login, key_tags, n_key, err,
+					  errlen);
 }
 
 /* After registration: the node's tags become those it had (its key's) plus the advertised. */

@@ -559,6 +559,13 @@ int srv_policy_sync(struct srv_policy *p, struct srv_compiled **prev)
 int srv_policy_tags_allowed(const struct srv_policy *p, char *const *tags, size_t n,
 			    const char *login, char *err, size_t errlen)
 {
+	return srv_policy_tags_allowed_by(p, tags, n, login, NULL, 0, err, errlen);
+}
+
+int srv_policy_tags_allowed_by(const struct srv_policy *p, char *const *tags, size_t n,
+			       const char *login, char *const *owner_tags, size_t n_owner,
+			       char *err, size_t errlen)
+{
 	for (size_t i = 0; i < n; i++) {
 		if (login == NULL) {
 			if (p->pol != NULL && !policy_tag_is_defined(p->pol, tags[i]))
@@ -579,7 +586,8 @@ int srv_policy_tags_allowed(const struct srv_policy *p, char *const *tags, size_
 				       "requested tag %s is not permitted: it is not defined in "
 				       "the policy's tagOwners",
 				       tags[i]);
-		if (!policy_tag_may_own(p->pol, tags[i], login, NULL, 0))
+		if (!policy_tag_may_own(p->pol, tags[i], login, (const char *const *)owner_tags,
+					n_owner))
 			return sp_fail(err, errlen, -EPERM,
 				       "requested tag %s is not permitted: %s is not among its "
 				       "tagOwners",

@@ -99,6 +99,10 @@ bool srv_compiled_changed(const struct srv_compiled *c, size_t i);
 int srv_policy_tags_allowed(const struct srv_policy *p, char *const *tags, size_t n,
 			    const char *login, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/* The same for a node that already carries `owner_tags` (a tag may own other tags). */
+int srv_policy_tags_allowed_by(const struct srv_policy *p, char *const *tags, size_t n,
+			       const char *login, char *const *owner_tags, size_t n_owner,
+			       char *err, size_t errlen) __attribute__((warn_unused_result));
 /* The login a policy names a user by: its email, else its name ("ops@" for "ops"). */
 void srv_policy_user_login(const char *name, const char *email, char *out, size_t len);
 

@@ -118,7 +118,8 @@ static int teardown(void **state)
 	"{\n"                                                                                  \
 	"  // dev may reach tag:web on 80; ops may reach everything\n"                         \
 	"  \"groups\": {\"group:dev\": [\"dev@\"]},\n"                                         \
-	"  \"tagOwners\": {\"tag:web\": [\"group:dev\"], \"tag:db\": []},\n"                   \
+	"  \"tagOwners\": {\"tag:web\": [\"group:dev\"], \"tag:db\": [],"                      \
+	" \"tag:job\": [\"tag:web\"]},\n"                                                      \
 	"  \"acls\": [\n"                                                                      \
 	"    {\"action\": \"accept\", \"src\": [\"group:dev\"], \"dst\": [\"tag:web:80\"]},\n" \
 	"    {\"action\": \"accept\", \"src\": [\"ops@example.com\"], \"dst\": [\"*:*\"]},\n"  \
@@ -264,6 +265,20 @@ static void test_tags(void **state)
 	assert_non_null(strstr(err, "ops@example.com is not among its tagOwners"));
 	assert_int_equal(srv_policy_tags_allowed(f->p, nope, 2, "dev@", err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "tag:nope"));
+	/* A node already tagged tag:web may apply the tags tag:web owns. */
+	assert_int_equal(srv_policy_tags_allowed_by(f->p, db, 1, "ops@example.com", web, 1, err,
+						    sizeof(err)),
+			 -EPERM); /* tag:db: admins only */
+	{
+		char *job[] = { (char *)"tag:job" };
+
+		assert_int_equal(
+			srv_policy_tags_allowed(f->p, job, 1, "ops@example.com", err, sizeof(err)),
+			-EPERM);
+		assert_int_equal(srv_policy_tags_allowed_by(f->p, job, 1, "ops@example.com", web, 1,
+							    err, sizeof(err)),
+				 0);
+	}
 	/* Logins: the email, else the name with "@" (names with one are logins already). */
 	srv_policy_user_login("dev", "", login, sizeof(login));
 	assert_string_equal(login, "dev@");
