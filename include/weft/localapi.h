@@ -28,6 +28,7 @@
 #define LOCALAPI_DNS_STATUS LOCALAPI_PREFIX "dns-status"
 #define LOCALAPI_DNS_QUERY LOCALAPI_PREFIX "dns-query"
 #define LOCALAPI_NETCHECK LOCALAPI_PREFIX "netcheck"
+#define LOCALAPI_FILTER LOCALAPI_PREFIX "filter"
 
 /* BackendState values, as Tailscale names them. */
 #define LOCALAPI_STATE_NOSTATE "NoState"

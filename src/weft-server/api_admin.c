@@ -24,6 +24,7 @@
 #include "weft-server/db.h"
 #include "weft-server/mapper.h"
 #include "weft-server/server.h"
+#include "weft-server/srvpolicy.h"
 #include "weft-server/state.h"
 
 #define API_PREFIX "/api/v1/"
@@ -371,6 +372,13 @@ static void api_paks_create(struct api_ctx *c)
 	if ((u = api_body_user(c)) == NULL || api_body_time(c, "expiration", &exp) < 0 ||
 	    api_body_strv(c, "aclTags", &tags, &n_tags) < 0)
 		return;
+	/* The admin tags the key's nodes: the tags must exist in the policy. */
+	if ((r = srv_policy_tags_allowed(c->srv->policy, tags, n_tags, NULL, c->err,
+					 sizeof(c->err))) < 0) {
+		jsonx_strv_free(tags);
+		api_fail(c, r);
+		return;
+	}
 	r = srv_pak_create(c->st, u, jsonx_bool(json_object_get(c->body, "reusable")),
 			   jsonx_bool(json_object_get(c->body, "ephemeral")), exp, tags, n_tags,
 			   text, &k, c->err, sizeof(c->err));
@@ -532,7 +540,9 @@ static void api_node_item(struct api_ctx *c, const char *rest)
 		size_t nt;
 		if (api_body_strv(c, "tags", &tags, &nt) < 0)
 			return;
-		r = srv_node_set_tags(c->st, n, tags, nt, c->err, sizeof(c->err));
+		r = srv_policy_tags_allowed(c->srv->policy, tags, nt, NULL, c->err, sizeof(c->err));
+		if (r == 0)
+			r = srv_node_set_tags(c->st, n, tags, nt, c->err, sizeof(c->err));
 		jsonx_strv_free(tags);
 	} else if (strcmp(verb, "user") == 0) {
 		struct srv_user *u = api_body_user(c);
@@ -548,6 +558,66 @@ static void api_node_item(struct api_ctx *c, const char *rest)
 		return;
 	}
 	api_wrap(c, "node", api_node(c, n));
+}
+
+/* ---- policy ------------------------------------------------------------------------------- */
+
+static json_t *api_policy_json(struct api_ctx *c)
+{
+	int64_t updated;
+	const char *text = srv_policy_text(c->srv->policy, &updated);
+
+	return json_pack("{s:s, s:o}", "policy", text, "updatedAt", api_time(updated));
+}
+
+/* The body's "policy" string, or a 400 (NULL). */
+static const char *api_policy_body(struct api_ctx *c, size_t *len)
+{
+	json_t *v = c->body ? json_object_get(c->body, "policy") : NULL;
+
+	if (!json_is_string(v)) {
+		srv_reply_error(c->req, 400, "policy: want the policy text as a string");
+		return NULL;
+	}
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+static void api_policy_set(struct api_ctx *c)
+{
+	char err[SRV_POLICY_ERR_LEN];
+	const char *text;
+	size_t len;
+	int r;
+
+	if ((text = api_policy_body(c, &len)) == NULL)
+		return;
+	if ((r = srv_policy_set(c->srv->policy, text, len, err, sizeof(err))) < 0) {
+		log_info("policy refused: %s", err);
+		srv_reply_error(c->req, r == -EPERM ? 403 : r == -EINVAL ? 400 : 500, "%s", err);
+		return;
+	}
+	mapper_policy_changed(c->srv->mapper);
+	api_reply(c, 200, api_policy_json(c));
+}
+
+/* weft's own: validate and run the tests against the live tailnet, without setting. */
+static void api_policy_check(struct api_ctx *c)
+{
+	char err[SRV_POLICY_ERR_LEN];
+	const char *text;
+	size_t len, nt = 0, ns = 0;
+	int r;
+
+	if ((text = api_policy_body(c, &len)) == NULL)
+		return;
+	if ((r = srv_policy_check(c->srv->policy, text, len, &nt, &ns, err, sizeof(err))) < 0) {
+		srv_reply_error(c->req, r == -EINVAL ? 400 : 500, "%s", err);
+		return;
+	}
+	api_reply(c, 200,
+		  json_pack("{s:b, s:I, s:I}", "valid", 1, "tests", (json_int_t)nt, "sshTests",
+			    (json_int_t)ns));
 }
 
 /* ---- API keys ----------------------------------------------------------------------------- */
@@ -631,6 +701,12 @@ static void api_dispatch(struct api_ctx *c)
 		api_nodes_register(c);
 	else if (strncmp(p, "node/", 5) == 0)
 		api_node_item(c, p + 5);
+	else if (api_is(c, EVHTTP_REQ_GET, "policy"))
+		api_reply(c, 200, api_policy_json(c));
+	else if (api_is(c, EVHTTP_REQ_PUT, "policy"))
+		api_policy_set(c);
+	else if (api_is(c, EVHTTP_REQ_POST, "policy/check"))
+		api_policy_check(c);
 	else if (api_is(c, EVHTTP_REQ_GET, "apikey"))
 		api_apikeys_list(c);
 	else if (api_is(c, EVHTTP_REQ_POST, "apikey"))

@@ -25,6 +25,7 @@
 #include "weft-server/config.h"
 #include "weft-server/mapper.h"
 #include "weft-server/server.h"
+#include "weft-server/srvpolicy.h"
 #include "weft-server/state.h"
 
 #define PENDING_MAX 1024
@@ -47,6 +48,8 @@ struct srv_pending {
 	struct ctrl_box box;
 	int64_t created;
 	uint64_t node_id; /* once approved */
+	char **tags;	  /* advertised, checked against the approving user's ownership */
+	size_t n_tags;
 	struct srv_waiter waiters[PENDING_WAITERS];
 };
 
@@ -305,6 +308,7 @@ static void pending_remove(struct srv *srv, struct srv_pending *p)
 		return;
 	pending_answer_waiters(p, NULL);
 	ctrl_box_wipe(&p->box);
+	jsonx_strv_free(p->tags);
 	srv->pending[i] = srv->pending[--srv->n_pending];
 	free(p);
 }
@@ -398,6 +402,56 @@ static int node_register_status(int r)
 	}
 }
 
+/* ---- advertised tags (tagOwners) --------------------------------------------------------- */
+
+/*
+ * Whether a node registering for user u may carry `key_tags` (from its
+ * pre-auth key, applied by the admin who made the key) and `adv` (advertised
+ * with --advertise-tags: u must own them).
+ */
+static int node_tags_check(struct srv *srv, const struct srv_user *u, char *const *key_tags,
+			   size_t n_key, char *const *adv, size_t n_adv, char *err, size_t errlen)
+{
+	char login[DB_USER_NAME_MAX + 2];
+	int r;
+
+	if ((r = srv_policy_tags_allowed(srv->policy, key_tags, n_key, NULL, err, errlen)) < 0)
+		return r;
+	if (n_adv == 0)
+		return 0;
+	if (u == NULL) {
+		snprintf(err, errlen, "the user of this registration is gone");
+		return -EPERM;
+	}
+	srv_policy_user_login(u->rec.name, u->rec.email, login, sizeof(login));
+	/* The key's tags count as owners too: tagOwners may let tag:a apply tag:b. */
+	return srv_policy_tags_allowed_by(srv->policy, adv, n_adv, login, key_tags, n_key, err,
+					  errlen);
+}
+
+/* After registration: the node's tags become those it had (its key's) plus the advertised. */
+static int node_tags_apply(struct srv *srv, struct srv_node *n, char *const *adv, size_t n_adv,
+			   char *err, size_t errlen)
+{
+	char *all[NETMAP_MAX_TAGS * 2];
+	size_t k = 0;
+
+	if (n_adv == 0)
+		return 0;
+	for (size_t i = 0; i < n->rec.n_tags && k < NETMAP_MAX_TAGS; i++)
+		all[k++] = n->rec.tags[i];
+	for (size_t i = 0; i < n_adv && k < sizeof(all) / sizeof(all[0]); i++) {
+		bool dup = false;
+		for (size_t j = 0; j < k; j++)
+			dup |= strcmp(all[j], adv[i]) == 0;
+		if (!dup)
+			all[k++] = adv[i];
+	}
+	if (k == n->rec.n_tags)
+		return 0;
+	return srv_node_set_tags(srv->st, n, all, k, err, errlen);
+}
+
 static void node_register(struct srv *srv, struct evhttp_request *req)
 {
 	struct ctrl_register_request rq;
@@ -426,7 +480,9 @@ static void node_register(struct srv *srv, struct evhttp_request *req)
 
 	/* 1. A pre-auth key. */
 	if (rq.auth_key[0] != '\0') {
-		if (srv_pak_check(srv->st, rq.auth_key, &k, err, sizeof(err)) < 0) {
+		if (srv_pak_check(srv->st, rq.auth_key, &k, err, sizeof(err)) < 0 ||
+		    node_tags_check(srv, srv_user_by_id(srv->st, k->rec.user_id), k->rec.tags,
+				    k->rec.n_tags, rq.tags, rq.n_tags, err, sizeof(err)) < 0) {
 			log_info("registration of %s refused: %s", rq.hostname, err);
 			node_reply_sealed_error(srv, req, &nr.box, 403, SRV_REJ_AUTHKEY, err);
 			goto out;
@@ -436,6 +492,11 @@ static void node_register(struct srv *srv, struct evhttp_request *req)
 			 * is the server's trouble, and the node should try again. */
 			node_reply_sealed_error(srv, req, &nr.box, node_register_status(r),
 						SRV_REJ_AUTHKEY, err);
+}
+
+		if (srv_node_register_pak(srv->st, &reg, k, &n, err, sizeof(err)) < 0 ||
+		    node_tags_apply(srv, n, rq.tags, rq.n_tags, err, sizeof(err)) < 0) {
+			node_reply_sealed_error(srv, req, &nr.box, 403, SRV_REJ_AUTHKEY, err);
 			goto out;
 		}
 		log_info("node %s (id %llu) registered with pre-auth key %s", n->rec.given_name,
@@ -470,11 +531,15 @@ static void node_register(struct srv *srv, struct evhttp_request *req)
 		p = NULL;
 	}
 	if (p == NULL) {
-		if ((p = pending_new(srv, &reg, &nr.box)) == NULL) {
+		if ((p = pending_new(srv, &reg, &nr.box)) == NULL ||
+		    (rq.n_tags > 0 && (p->tags = jsonx_strv_dup(rq.tags, rq.n_tags)) == NULL)) {
+			if (p != NULL)
+				pending_remove(srv, p);
 			node_reply_sealed_error(srv, req, &nr.box, 503, SRV_REJ_COUNT,
 						"too many registrations are waiting: try again later");
 			goto out;
 		}
+		p->n_tags = rq.n_tags;
 		log_info("node %s waits for approval: weft-server nodes register --key %s --user USER",
 			 rq.hostname, p->authid);
 	}
@@ -514,7 +579,9 @@ int srv_pending_approve(struct srv *srv, const char *authid, const char *user_re
 			 user_ref, user_ref);
 		return -ENOENT;
 	}
-	if ((r = srv_node_register_user(srv->st, &p->reg, u, out, err, errlen)) < 0)
+	if ((r = node_tags_check(srv, u, NULL, 0, p->tags, p->n_tags, err, errlen)) < 0 ||
+	    (r = srv_node_register_user(srv->st, &p->reg, u, out, err, errlen)) < 0 ||
+	    (r = node_tags_apply(srv, *out, p->tags, p->n_tags, err, errlen)) < 0)
 		return r;
 	p->node_id = (*out)->rec.id;
 	log_info("node %s (id %llu) approved for user %s", (*out)->rec.given_name,

@@ -30,7 +30,8 @@ static void usage(FILE *fp)
 		"  version      print the version\n");
 	admin_cmd_usage(fp);
 	fprintf(fp,
-		"  policy       check | compile: the access policy (docs/POLICY.md)\n\n"
+		"  policy       get | set FILE | check FILE | compile FILE --topology T: the access\n"
+		"               policy (docs/POLICY.md)\n\n"
 		"Every command takes --config FILE (default: the embedded defaults; see\n"
 		"docs/weft-server.md) and `COMMAND --help`. The admin commands reach the server\n"
 		"on its admin socket, or remotely with cli.address and an API key\n"
@@ -159,7 +160,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "serve") == 0 || strcmp(argv[0], "configtest") == 0)
 		return cmd_serve(argv[0], config_path, argc - 1, argv + 1);
 	if (strcmp(argv[0], "policy") == 0)
-		return policy_cmd_main(argc, argv);
+		return policy_cmd_main(config_path, argc, argv);
 	if (admin_cmd_is_group(argv[0]))
 		return admin_cmd_main(config_path, argc, argv);
 	fprintf(stderr, "weft-server: unknown command `%s' (see weft-server --help)\n", argv[0]);

@@ -9,6 +9,15 @@
  * may repeat what the full map already says; applying it again is harmless).
  * An evbuffer callback on the connection's output tells when a full map has
  * drained; a stream whose output grows past MAPPER_OUT_MAX is dropped.
+ *
+ * With a policy in force (srvpolicy.h) a node's map holds only the peers it
+ * may see and its own packet filter, so deltas are cut per stream: the
+ * changed nodes' entries are serialised once and each stream gets those it
+ * may see; a recompilation adds, to the streams of the nodes it changed,
+ * the peers that appeared or vanished and the new filter. Invariant: at the
+ * end of every flush, each live stream knows exactly the peers the current
+ * compilation lets it see. So the compilation is only brought up to date
+ * by a flush, and a full map is never built while it is stale.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +37,7 @@
 #include "netmap/nmindex.h"
 #include "weft-server/config.h"
 #include "weft-server/mapper.h"
+#include "weft-server/srvpolicy.h"
 #include "weft-server/state.h"
 
 #define MAPPER_BATCH_MS 20
@@ -80,6 +90,7 @@ struct mapper {
 	struct buf_writer scratch;
 	struct evbuffer *chunk;
 	struct mapper_stats stats;
+	struct srv_policy *pol; /* NULL: no policy support (tests) */
 };
 
 static void ms_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
@@ -194,13 +205,32 @@ static int mapper_put_json(struct buf_writer *w, const char *key, const char *js
 }
 
 /* The tail of a full frame for node n (everything after the frame header). */
+/* The compilation a map is built from: NULL when no policy is in force. */
+static struct srv_compiled *mapper_compiled(const struct mapper *m)
+{
+	return m->pol != NULL && srv_policy_active(m->pol) ? srv_policy_compiled(m->pol) : NULL;
+}
+
+static bool mapper_policy_on(const struct mapper *m)
+{
+	return m->pol != NULL && srv_policy_active(m->pol);
+}
+
 static int mapper_full_tail(struct mapper *m, struct srv_node *n, struct buf_writer *w)
 {
 	struct srv_state *s = m->s;
-	const char *j;
+	struct srv_compiled *c = mapper_compiled(m);
+	size_t ni = c != NULL ? srv_compiled_index(c, n->rec.id) : SIZE_MAX;
+	const char *j, *filter = s->filter_json;
 	size_t len;
 	bool first = true;
 
+	if (mapper_policy_on(m)) {
+		/* Not compiled (yet): no peers and nothing allowed, rather than everything. */
+		filter = "[]";
+		if (ni != SIZE_MAX && (filter = srv_compiled_filter(c, ni, &len)) == NULL)
+			return -ENOMEM;
+	}
 	if (srv_node_json(s, n, &j, &len) < 0)
 		return -ENOMEM;
 	buf_put_str(w, ",\"Self\":");
@@ -208,7 +238,12 @@ static int mapper_full_tail(struct mapper *m, struct srv_node *n, struct buf_wri
 	buf_put_str(w, ",\"Peers\":[");
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		struct srv_node *p = s->nodes[i];
+		size_t pi;
 		if (p == n || p->gone)
+			continue;
+		if (mapper_policy_on(m) &&
+		    (ni == SIZE_MAX || (pi = srv_compiled_index(c, p->rec.id)) == SIZE_MAX ||
+		     !srv_compiled_can_see(c, ni, pi)))
 			continue;
 		if (srv_node_json(s, p, &j, &len) < 0)
 			return -ENOMEM;
@@ -224,7 +259,7 @@ static int mapper_full_tail(struct mapper *m, struct srv_node *n, struct buf_wri
 	buf_put_bytes(w, j, len);
 	mapper_put_json(w, "RelayMap", s->relaymap_json);
 	mapper_put_json(w, "DNS", s->dns_json);
-	mapper_put_json(w, "PacketFilter", s->filter_json);
+	mapper_put_json(w, "PacketFilter", filter);
 	buf_put_str(w, ",\"Domain\":");
 	jsonx_write_str(w, s->cfg->base_domain ? s->cfg->base_domain : "");
 	return w->err ? -ENOMEM : 0;
@@ -321,6 +356,196 @@ static void mapper_delta_reset(struct mapper *m)
 	m->users_dirty = false;
 }
 
+/* ---- per-stream deltas under a policy ---------------------------------------------------- */
+
+/* One changed node's part of the pending delta, serialised once for every stream. */
+struct mpiece {
+	uint64_t id;
+	bool full; /* its whole entry (PeersChanged), else a patch */
+	size_t off, len;
+};
+
+/* Whether the stream of node ni saw node `id` before this flush (prev NULL: everyone saw all). */
+static bool mapper_saw(const struct srv_compiled *prev, size_t pi, uint64_t id)
+{
+	size_t pj;
+
+	if (prev == NULL)
+		return true;
+	return pi != SIZE_MAX && (pj = srv_compiled_index(prev, id)) != SIZE_MAX &&
+	       srv_compiled_can_see(prev, pi, pj);
+}
+
+static bool mapper_sees(const struct srv_compiled *c, size_t ni, uint64_t id)
+{
+	size_t j;
+
+	return ni != SIZE_MAX && (j = srv_compiled_index(c, id)) != SIZE_MAX &&
+	       srv_compiled_can_see(c, ni, j);
+}
+
+/*
+ * The delta for one stream: what changed among the peers it may see, and,
+ * when the recompilation changed this node, the peers it gained or lost and
+ * its new filter. False when there is nothing to send.
+ */
+static bool mapper_stream_tail(struct mapper *m, struct srv_node *n, struct srv_compiled *c,
+			       bool recompiled, const struct srv_compiled *prev,
+			       const struct mpiece *pc, size_t npc, const struct buf_writer *pbuf,
+			       struct buf_writer *w)
+{
+	struct srv_state *s = m->s;
+	size_t ni = srv_compiled_index(c, n->rec.id);
+	size_t pi = prev != NULL ? srv_compiled_index(prev, n->rec.id) : SIZE_MAX;
+	bool affected = recompiled && (ni == SIZE_MAX || srv_compiled_changed(c, ni));
+	bool any = false, first = true;
+	const char *j;
+	size_t len;
+
+	/* Removed: gone nodes (for everyone), and peers this node may no longer see. */
+	for (size_t i = 0; i < m->n_removed; i++) {
+		buf_printf(w, "%s%llu", first ? ",\"PeersRemoved\":[" : ",",
+			   (unsigned long long)m->removed[i]);
+		first = false;
+	}
+	if (affected && prev != NULL) {
+		for (size_t k = 0; k < srv_compiled_count(prev); k++) {
+			uint64_t id = srv_compiled_id(prev, k);
+			if (pi == SIZE_MAX || !srv_compiled_can_see(prev, pi, k) ||
+			    mapper_sees(c, ni, id))
+				continue;
+			buf_printf(w, "%s%llu", first ? ",\"PeersRemoved\":[" : ",",
+				   (unsigned long long)id);
+			first = false;
+		}
+	} else if (affected) {
+		for (size_t k = 0; k < s->n_nodes; k++) {
+			struct srv_node *p = s->nodes[k];
+			if (p == n || p->gone || mapper_sees(c, ni, p->rec.id))
+				continue;
+			buf_printf(w, "%s%llu", first ? ",\"PeersRemoved\":[" : ",",
+				   (unsigned long long)p->rec.id);
+			first = false;
+		}
+	}
+	if (!first) {
+		buf_put_u8(w, ']');
+		any = true;
+	}
+	/* Changed entries it may see (its own replaces Self), then peers it newly sees. */
+	first = true;
+	for (size_t i = 0; i < npc; i++) {
+		if (!pc[i].full || (pc[i].id != n->rec.id && !mapper_sees(c, ni, pc[i].id)))
+			continue;
+		buf_put_str(w, first ? ",\"PeersChanged\":[" : ",");
+		buf_put_bytes(w, pbuf->p + pc[i].off, pc[i].len);
+		first = false;
+	}
+	for (size_t k = 0; affected && ni != SIZE_MAX && k < srv_compiled_count(c); k++) {
+		uint64_t id = srv_compiled_id(c, k);
+		struct srv_node *p;
+		if (!srv_compiled_can_see(c, ni, k) || mapper_saw(prev, pi, id) ||
+		    (p = srv_node_by_id(s, id)) == NULL || p->gone ||
+		    (p->m_pending & SRV_CH_FULL) || srv_node_json(s, p, &j, &len) < 0)
+			continue;
+		buf_put_str(w, first ? ",\"PeersChanged\":[" : ",");
+		buf_put_bytes(w, j, len);
+		first = false;
+	}
+	if (!first) {
+		buf_put_u8(w, ']');
+		any = true;
+	}
+	first = true;
+	for (size_t i = 0; i < npc; i++) {
+		if (pc[i].full || (pc[i].id != n->rec.id && !mapper_sees(c, ni, pc[i].id)))
+			continue;
+		buf_put_str(w, first ? ",\"PeersPatch\":[" : ",");
+		buf_put_bytes(w, pbuf->p + pc[i].off, pc[i].len);
+		first = false;
+	}
+	if (!first) {
+		buf_put_u8(w, ']');
+		any = true;
+	}
+	if (m->users_dirty && srv_users_json(s, &j, &len) == 0) {
+		buf_put_str(w, ",\"Users\":");
+		buf_put_bytes(w, j, len);
+		any = true;
+	}
+	if (affected) {
+		const char *f = "[]";
+
+		len = 2;
+		if (ni != SIZE_MAX && (f = srv_compiled_filter(c, ni, &len)) == NULL)
+			w->err = true;
+		else
+			mapper_put_json(w, "PacketFilter", f);
+		any = true;
+	}
+	return any && !w->err;
+}
+
+static void mapper_flush_policy(struct mapper *m, bool recompiled, const struct srv_compiled *prev)
+{
+	struct srv_state *s = m->s;
+	struct srv_compiled *c = srv_policy_compiled(m->pol);
+	struct buf_writer pbuf, tail;
+	struct mpiece *pc = NULL;
+	size_t npc = 0;
+	const char *j;
+	size_t len;
+
+	if (c == NULL)
+		return; /* never compiled: nothing was sent that could change */
+	buf_writer_growable(&pbuf, MAPPER_FRAME_MAX);
+	buf_writer_growable(&tail, MAPPER_FRAME_MAX);
+	if (m->n_changed > 0 && (pc = calloc(m->n_changed, sizeof(*pc))) == NULL) {
+		log_warnx("out of memory building a delta: ending every stream");
+		while (m->n_streams > 0)
+			ms_end(m->streams[m->n_streams - 1]);
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_changed; i++) {
+		struct srv_node *n = srv_node_by_id(s, m->changed[i]);
+		size_t off = pbuf.len;
+
+		if (n == NULL || n->gone || n->m_pending == 0)
+			continue;
+		if (n->m_pending & SRV_CH_FULL) {
+			if (srv_node_json(s, n, &j, &len) < 0)
+				continue;
+			buf_put_bytes(&pbuf, j, len);
+		} else {
+			mapper_patch_write(m, n, n->m_pending, &pbuf);
+		}
+		pc[npc++] = (struct mpiece){ .id = n->rec.id,
+					     .full = (n->m_pending & SRV_CH_FULL) != 0,
+					     .off = off,
+					     .len = pbuf.len - off };
+	}
+	if (pbuf.err)
+		goto out;
+	for (size_t i = m->n_streams; i-- > 0;) {
+		struct mstream *st;
+		if (i >= m->n_streams)
+			continue;
+		st = m->streams[i];
+		if (st->state != MS_LIVE)
+			continue;
+		tail.len = 0;
+		tail.err = false;
+		if (mapper_stream_tail(m, st->node, c, recompiled, prev, pc, npc, &pbuf, &tail) &&
+		    ms_send(st, CTRL_FRAME_DELTA, tail.p, tail.len) == 0)
+			m->stats.deltas++;
+	}
+	m->stats.delta_batches++;
+out:
+	free(pc);
+	buf_writer_free(&pbuf);
+	buf_writer_free(&tail);
+}
+
 void mapper_flush(struct mapper *m)
 {
 	struct buf_writer tail;
@@ -331,6 +556,16 @@ void mapper_flush(struct mapper *m)
 		m->batch_armed = false;
 	}
 	m->batch_start_ns = 0;
+	if (mapper_policy_on(m)) {
+		struct srv_compiled *prev = NULL;
+		int r = srv_policy_sync(m->pol, &prev);
+
+		mapper_flush_policy(m, r == 1, prev);
+		srv_compiled_free(prev);
+		m->stats.delta_build_ns += clock_mono_ns() - t0;
+		mapper_delta_reset(m);
+		return;
+	}
 	buf_writer_growable(&tail, MAPPER_FRAME_MAX);
 	if (mapper_delta_tail(m, &tail)) {
 		/* Streams may be dropped while sending: walk backwards over a shrinking array. */
@@ -405,6 +640,9 @@ static void mapper_pump_cb(evutil_socket_t fd, short what, void *arg)
 	struct mapper *m = arg;
 	struct mstream *st;
 
+	/* Full maps come from an up-to-date compilation, and only a flush brings it up to date. */
+	if (!TAILQ_EMPTY(&m->queue) && mapper_policy_on(m) && srv_policy_is_dirty(m->pol))
+		mapper_flush(m);
 	while (m->inflight < MAPPER_FULL_INFLIGHT && (st = TAILQ_FIRST(&m->queue)) != NULL) {
 		TAILQ_REMOVE(&m->queue, st, q);
 		m->n_queued--;
@@ -437,6 +675,9 @@ static void mapper_node_changed(void *arg, struct srv_node *n, uint32_t what)
 {
 	struct mapper *m = arg;
 
+	/* Registration, tags, owner, name: anything that may change what the policy says. */
+	if ((what & SRV_CH_FULL) && m->pol != NULL)
+		srv_policy_mark_dirty(m->pol);
 	if (n->m_pending == 0) {
 		if (m->n_changed == m->cap_changed &&
 		    mem_grow((void **)&m->changed, &m->cap_changed, m->n_changed + 1,
@@ -454,6 +695,8 @@ static void mapper_node_removed(void *arg, struct srv_node *n)
 {
 	struct mapper *m = arg;
 
+	if (m->pol != NULL)
+		srv_policy_mark_dirty(m->pol);
 	n->m_pending = 0;
 	if (n->stream != NULL)
 		ms_end(n->stream);
@@ -471,6 +714,8 @@ static void mapper_users_changed(void *arg)
 {
 	struct mapper *m = arg;
 
+	if (m->pol != NULL)
+		srv_policy_mark_dirty(m->pol); /* logins are what the policy names users by */
 	m->users_dirty = true;
 	mapper_arm(m);
 }
@@ -536,6 +781,8 @@ int mapper_write_once(struct mapper *m, struct srv_node *n,
 	size_t len;
 	int r;
 
+	if (!omit_peers && mapper_policy_on(m) && srv_policy_is_dirty(m->pol))
+		mapper_flush(m);
 	buf_writer_growable(&tail, MAPPER_FRAME_MAX);
 	if (omit_peers) {
 		r = srv_node_json(m->s, n, &j, &len);
@@ -552,6 +799,16 @@ int mapper_write_once(struct mapper *m, struct srv_node *n,
 				     tail.len, w);
 	buf_writer_free(&tail);
 	return r < 0 ? -ENOMEM : 0;
+}
+
+void mapper_set_policy(struct mapper *m, struct srv_policy *p)
+{
+	m->pol = p;
+}
+
+void mapper_policy_changed(struct mapper *m)
+{
+	mapper_arm(m);
 }
 
 size_t mapper_stream_count(const struct mapper *m)

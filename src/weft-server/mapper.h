@@ -55,6 +55,14 @@ int mapper_write_once(struct mapper *m, struct srv_node *n,
 		      struct buf_writer *w) __attribute__((warn_unused_result));
 /* Sends the pending delta now rather than at the end of the batch window (tests, shutdown). */
 void mapper_flush(struct mapper *m);
+/*
+ * Maps follow this policy (srvpolicy.h): each node gets the peers it may
+ * see and its own packet filter. Without one every node sees every other.
+ */
+struct srv_policy;
+void mapper_set_policy(struct mapper *m, struct srv_policy *p);
+/* The policy changed: recompile and tell the nodes affected, in the next batch. */
+void mapper_policy_changed(struct mapper *m);
 
 size_t mapper_stream_count(const struct mapper *m);
 size_t mapper_queued_count(const struct mapper *m);

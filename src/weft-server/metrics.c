@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * metrics: /metrics in Prometheus' text format (version 0.0.4): nodes and
- * streams, map and delta work, store latency, refused requests. Names are
+ * streams, map and delta work, store latency, refused requests, the policy
+ * and its compilations. Names are
  * weft_server_*; docs/weft-server.md lists them.
  */
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "weft-server/db.h"
 #include "weft-server/mapper.h"
 #include "weft-server/server.h"
+#include "weft-server/srvpolicy.h"
 #include "weft-server/state.h"
 
 static const char *const reject_names[SRV_REJ_COUNT] = {
@@ -114,6 +116,35 @@ void srv_metrics_reply(struct srv *srv, struct evhttp_request *req)
 	metric(b, "weft_server_db_errors_total", "counter", "Store calls that failed.");
 	evbuffer_add_printf(b, "weft_server_db_errors_total %llu\n",
 			    (unsigned long long)ds->errors);
+	{
+		const struct srv_policy_stats *ps = srv_policy_get_stats(srv->policy);
+
+		metric(b, "weft_server_policy_active", "gauge", "1 when a policy is in force.");
+		evbuffer_add_printf(b, "weft_server_policy_active %d\n",
+				    srv_policy_active(srv->policy) ? 1 : 0);
+		metric(b, "weft_server_policy_loads_total", "counter",
+		       "Policies put in force (set or file reload).");
+		evbuffer_add_printf(b, "weft_server_policy_loads_total %llu\n",
+				    (unsigned long long)ps->reloads);
+		metric(b, "weft_server_policy_refused_total", "counter",
+		       "Policies refused (syntax, failing tests, store).");
+		evbuffer_add_printf(b, "weft_server_policy_refused_total %llu\n",
+				    (unsigned long long)ps->refused);
+		metric(b, "weft_server_policy_compiles_total", "counter",
+		       "Compilations of the policy against the tailnet.");
+		evbuffer_add_printf(b, "weft_server_policy_compiles_total %llu\n",
+				    (unsigned long long)ps->compiles);
+		metric(b, "weft_server_policy_compile_seconds", "gauge",
+		       "The last and the longest compilation.");
+		evbuffer_add_printf(b, "weft_server_policy_compile_seconds{which=\"last\"} %.6f\n",
+				    (double)ps->compile_ns_last / 1e9);
+		evbuffer_add_printf(b, "weft_server_policy_compile_seconds{which=\"max\"} %.6f\n",
+				    (double)ps->compile_ns_max / 1e9);
+		metric(b, "weft_server_policy_nodes_changed", "gauge",
+		       "Nodes whose filter or peers the last compilation changed.");
+		evbuffer_add_printf(b, "weft_server_policy_nodes_changed %llu\n",
+				    (unsigned long long)ps->affected_last);
+	}
 	metric(b, "weft_server_start_time_seconds", "gauge", "When the server started.");
 	evbuffer_add_printf(b, "weft_server_start_time_seconds %lld\n", (long long)srv->started);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

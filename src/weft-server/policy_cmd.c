@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * policy_cmd: `weft-server policy check POLICY [--topology FILE]` and
- * `weft-server policy compile POLICY --topology FILE`: read the files, turn the
- * topology JSON into a policy_topology, and print the verdict or the rules.
+ * policy_cmd: `weft-server policy get|set|check|compile` (see policy_cmd.h):
+ * REST calls to the running server for get, set and live checks; for the
+ * offline verbs, read the files, turn the topology JSON into a
+ * policy_topology, and print the verdict or the rules.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,18 +13,26 @@
 #include "core/arena.h"
 #include "core/atomicfile.h"
 #include "policy/policy.h"
+#include "weft-server/admin_client.h"
+#include "weft-server/config.h"
 #include "weft-server/policy_cmd.h"
 
 #define TOPOLOGY_MAX_LEN (16u << 20)
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "usage: weft-server policy check POLICY [--topology TOPOLOGY.json]\n"
-		    "       weft-server policy compile POLICY --topology TOPOLOGY.json\n\n"
-		    "check: parse and validate a policy file (HuJSON); with a topology, also run\n"
-		    "its tests and sshTests. compile: print every node's packet filter and SSH\n"
+	fprintf(fp, "usage: weft-server policy get [--output json]\n"
+		    "       weft-server policy set FILE\n"
+		    "       weft-server policy check FILE [--topology TOPOLOGY.json | --offline]\n"
+		    "       weft-server policy compile FILE --topology TOPOLOGY.json\n\n"
+		    "get: print the policy in force. set: check FILE (HuJSON), run its tests and\n"
+		    "sshTests against the tailnet, and put it in force (policy.mode: database).\n"
+		    "check: the same without setting it; with --topology against that file\n"
+		    "instead of the running server, with --offline (or when no server answers)\n"
+		    "only parse and validate. compile: print every node's packet filter and SSH\n"
 		    "rules as {\"nodes\": {NAME: {\"packet_filter_rules\", \"ssh_rules\", "
-		    "\"peers\"}}}.\n");
+		    "\"peers\"}}}.\n"
+		    "Every verb takes --config FILE (the server's configuration, as for serve).\n");
 }
 
 /* The topology file's contents, kept alive in one arena. */
@@ -239,15 +248,139 @@ out:
 	return rc;
 }
 
-int policy_cmd_main(int argc, char **argv)
+/* Prints a refusal the way the offline check does: "FILE:LINE:COL: ..." or "FILE: ...". */
+static void print_refusal(const char *file, const char *msg)
 {
-	const char *verb, *policy_path = NULL, *topo_path = NULL;
+	fprintf(stderr, "%s:%s%s\n", file, msg[0] >= '0' && msg[0] <= '9' ? "" : " ", msg);
+}
+
+/* The running server's client, from the same configuration as serve. */
+static int connect_server(const char *config_path, struct srv_config **cfg,
+			  struct admin_client **cl)
+{
+	char err[SRV_CONFIG_ERR_LEN];
+
+	*cfg = NULL;
+	*cl = NULL;
+	if ((config_path ? srv_config_load(config_path, cfg, err) : srv_config_defaults(cfg)) < 0) {
+		fprintf(stderr, "weft-server policy: %s\n", config_path ? err : "out of memory");
+		return -EINVAL;
+	}
+	if (admin_client_new(*cfg, cl, err, sizeof(err)) < 0) {
+		fprintf(stderr, "weft-server policy: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The file as a JSON request body {"policy": TEXT}. */
+static json_t *policy_body(const char *path)
+{
+	uint8_t *buf = NULL;
+	json_t *body;
+	size_t len;
+	int rc;
+
+	if ((rc = atomicfile_read(path, POLICY_MAX_LEN, &buf, &len)) < 0) {
+		fprintf(stderr, "%s: %s\n", path,
+			rc == -EFBIG ? "policy file too large" : strerror(-rc));
+		return NULL;
+	}
+	body = json_pack("{s:s%}", "policy", (const char *)buf, len);
+	free(buf);
+	if (body == NULL)
+		fprintf(stderr, "%s: not UTF-8 text\n", path);
+	return body;
+}
+
+static int cmd_get(struct admin_client *cl, bool json)
+{
+	char err[512];
+	json_t *ans = NULL;
+	const char *text;
+
+	if (admin_call(cl, "GET", "/api/v1/policy", NULL, &ans, err, sizeof(err)) < 0) {
+		fprintf(stderr, "weft-server policy get: %s\n", err);
+		return 1;
+	}
+	text = json_string_value(json_object_get(ans, "policy"));
+	if (json) {
+		char *s = json_dumps(ans, JSON_INDENT(2));
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+	} else if (text != NULL && text[0] != '\0') {
+		fputs(text, stdout);
+		if (text[strlen(text) - 1] != '\n')
+			fputc('\n', stdout);
+	} else {
+		fprintf(stderr, "no policy is set: every node may reach every other\n");
+	}
+	json_decref(ans);
+	return 0;
+}
+
+static int cmd_set(struct admin_client *cl, const char *path)
+{
+	json_t *body = policy_body(path), *ans = NULL;
+	char err[1024];
+	int r;
+
+	if (body == NULL)
+		return 1;
+	r = admin_call(cl, "PUT", "/api/v1/policy", body, &ans, err, sizeof(err));
+	json_decref(body);
+	json_decref(ans);
+	if (r < 0) {
+		if (r == -ECONNREFUSED)
+			fprintf(stderr, "weft-server policy set: %s\n", err);
+		else
+			print_refusal(path, err);
+		return 1;
+	}
+	fprintf(stderr, "%s: policy set\n", path);
+	return 0;
+}
+
+/* check against the running server: 0 valid, 1 refused, -1 no server answered. */
+static int check_live(struct admin_client *cl, const char *path)
+{
+	json_t *body = policy_body(path), *ans = NULL;
+	char err[1024];
+	int r;
+
+	if (body == NULL)
+		return 1;
+	r = admin_call(cl, "POST", "/api/v1/policy/check", body, &ans, err, sizeof(err));
+	json_decref(body);
+	if (r == -ECONNREFUSED) {
+		json_decref(ans);
+		return -1;
+	}
+	if (r < 0) {
+		print_refusal(path, err);
+		json_decref(ans);
+		return 1;
+	}
+	fprintf(stderr, "%s: valid, %lld tests and %lld sshTests pass on the running tailnet\n",
+		path, (long long)json_integer_value(json_object_get(ans, "tests")),
+		(long long)json_integer_value(json_object_get(ans, "sshTests")));
+	json_decref(ans);
+	return 0;
+}
+
+int policy_cmd_main(const char *config_path, int argc, char **argv)
+{
+	const char *verb, *policy_path = NULL, *topo_path = NULL, *output = NULL;
+	struct srv_config *cfg = NULL;
+	struct admin_client *cl = NULL;
 	struct topo tp = { 0 };
 	struct policy *p = NULL;
-	bool have_topo = false;
+	bool have_topo = false, offline = false;
 	int i, status = 1;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
@@ -257,7 +390,23 @@ int policy_cmd_main(int argc, char **argv)
 			topo_path = argv[++i];
 		else if (strncmp(argv[i], "--topology=", 11) == 0)
 			topo_path = argv[i] + 11;
-		else if (argv[i][0] != '-' && policy_path == NULL)
+		else if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) &&
+			 i + 1 < argc)
+			config_path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config_path = argv[i] + 9;
+		else if ((strcmp(argv[i], "--file") == 0 || strcmp(argv[i], "-f") == 0) &&
+			 i + 1 < argc && policy_path == NULL)
+			policy_path = argv[++i];
+		else if ((strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) &&
+			 i + 1 < argc)
+			output = argv[++i];
+		else if (strcmp(argv[i], "--offline") == 0)
+			offline = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] != '-' && policy_path == NULL)
 			policy_path = argv[i];
 		else {
 			fprintf(stderr, "weft-server policy: unexpected argument `%s'\n", argv[i]);
@@ -265,10 +414,35 @@ int policy_cmd_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((strcmp(verb, "check") != 0 && strcmp(verb, "compile") != 0) || policy_path == NULL ||
-	    (strcmp(verb, "compile") == 0 && topo_path == NULL)) {
+	if (strcmp(verb, "get") == 0) {
+		if (policy_path != NULL || (output != NULL && strcmp(output, "json") != 0)) {
+			usage(stderr);
+			return 2;
+		}
+		if (connect_server(config_path, &cfg, &cl) == 0)
+			status = cmd_get(cl, output != NULL);
+		goto out;
+	}
+	if ((strcmp(verb, "check") != 0 && strcmp(verb, "compile") != 0 &&
+	     strcmp(verb, "set") != 0) ||
+	    policy_path == NULL || (strcmp(verb, "compile") == 0 && topo_path == NULL)) {
 		usage(stderr);
 		return 2;
+	}
+	if (strcmp(verb, "set") == 0) {
+		if (connect_server(config_path, &cfg, &cl) == 0)
+			status = cmd_set(cl, policy_path);
+		goto out;
+	}
+	if (strcmp(verb, "check") == 0 && topo_path == NULL && !offline &&
+	    connect_server(config_path, &cfg, &cl) == 0) {
+		int r = check_live(cl, policy_path);
+
+		if (r >= 0) {
+			status = r;
+			goto out;
+		}
+		/* No server answers: what can be checked without the tailnet. */
 	}
 	if (topo_path != NULL) {
 		if (topo_load(topo_path, &tp) < 0)
@@ -278,8 +452,9 @@ int policy_cmd_main(int argc, char **argv)
 	if (load_policy(policy_path, have_topo ? tp.t.tailnet : NULL, &p) < 0)
 		goto out;
 	if (!have_topo) {
-		fprintf(stderr, "%s: valid (%zu tests and %zu sshTests not run: no --topology)\n",
-			policy_path, p->ntests, p->nssh_tests);
+		fprintf(stderr, "%s: valid (%zu tests and %zu sshTests not run: %s)\n", policy_path,
+			p->ntests, p->nssh_tests,
+			offline ? "--offline" : "no running server answered, and no --topology");
 		status = 0;
 		goto out;
 	}
@@ -293,6 +468,8 @@ int policy_cmd_main(int argc, char **argv)
 	}
 	status = print_compiled(p, &tp.t) < 0 ? 1 : 0;
 out:
+	admin_client_free(cl);
+	srv_config_free(cfg);
 	policy_free(p);
 	topo_free(&tp);
 	return status;

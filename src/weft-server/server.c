@@ -36,6 +36,7 @@
 #include "weft-server/config.h"
 #include "weft-server/mapper.h"
 #include "weft-server/server.h"
+#include "weft-server/srvpolicy.h"
 #include "weft-server/state.h"
 #include "weft_config.h"
 
@@ -383,6 +384,10 @@ static void srv_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	srv_state_tick(srv->st);
 	srv_pending_tick(srv);
+	/* A reloaded policy file, or a compilation that failed and should be tried again. */
+	srv_policy_tick(srv->policy);
+	if (srv_policy_is_dirty(srv->policy))
+		mapper_policy_changed(srv->mapper);
 }
 
 static void srv_signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -411,12 +416,15 @@ static int srv_start(struct srv *srv, char *err, size_t errlen)
 	keys_wipe(&key, sizeof(key));
 	if (r < 0)
 		return r;
+	if ((r = srv_policy_new(srv->st, srv->cfg, &srv->policy, err, errlen)) < 0)
+		return r;
 	if ((r = mapper_new(srv->base, srv->st, &srv->mapper)) < 0 ||
 	    (r = ctrl_replay_new(SRV_REPLAY_CAPACITY, &srv->replay)) < 0 ||
 	    (r = ctrl_replay_new(SRV_REPLAY_NEW_CAPACITY, &srv->replay_new)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return r;
 	}
+	mapper_set_policy(srv->mapper, srv->policy);
 	if ((srv->http = srv_http_new(srv, srv_main_cb)) == NULL ||
 	    (srv->admin = srv_http_new(srv, srv_admin_cb)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -458,6 +466,7 @@ static void srv_stop(struct srv *srv)
 		SSL_CTX_free(srv->ssl_ctx);
 	ctrl_replay_free(srv->replay);
 	ctrl_replay_free(srv->replay_new);
+	srv_policy_free(srv->policy);
 	srv_state_close(srv->st);
 }
 

@@ -23,6 +23,7 @@ struct srv_state;
 struct mapper;
 struct srv_pending;
 struct srv_node;
+struct srv_policy;
 
 /* Why requests were refused, for /metrics. */
 enum srv_reject {
@@ -42,6 +43,7 @@ struct srv {
 	struct srv_config *cfg;
 	struct srv_state *st;
 	struct mapper *mapper;
+	struct srv_policy *policy;
 	struct ctrl_replay *replay;	/* requests from registered machines */
 	struct ctrl_replay *replay_new; /* from machine keys we do not know (registrations) */
 	struct evhttp *http;

@@ -83,6 +83,7 @@ int cli_cmd_version(struct cli_ctx *ctx, const struct cli_command *cmd, int argc
 int cli_cmd_debug_prefs(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_debug_netmap(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_netcheck(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_debug_filter(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_debug_counters(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			   char **argv);
 

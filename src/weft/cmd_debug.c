@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd_debug: `weft version` and the `weft debug` views of weftd's
- * internals: the current prefs, the network map, and the data-plane
- * counters.
+ * internals: the current prefs, the network map, the packet filter in
+ * force, and the data-plane counters.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +88,32 @@ int cli_cmd_debug_prefs(struct cli_ctx *ctx, const struct cli_command *cmd, int 
 int cli_cmd_debug_netmap(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv)
 {
 	return cli_debug_show(ctx, cmd, argc, argv, LOCALAPI_NETMAP);
+}
+
+int cli_cmd_debug_filter(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv)
+{
+	bool json = false;
+	struct cli_flag flags[] = {
+		{ .name = "json",
+		  .kind = CLI_FLAG_BOOL,
+		  .value = &json,
+		  .def = "false",
+		  .help = "print the filter as JSON (the rules as the server sent them)" },
+	};
+	json_t *j = NULL;
+	size_t npos;
+	int rc = cli_parse(ctx, cmd, flags, 1, argc, argv, 0, 0, &npos);
+
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (cli_call(ctx, "GET", LOCALAPI_FILTER, NULL, 0, &j) < 0)
+		return CLI_EXIT_FAIL;
+	if (json)
+		rc = cli_out_json(ctx->out, j) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	else
+		cli_out_filter(ctx->out, j);
+	json_decref(j);
+	return rc == CLI_CONTINUE ? CLI_EXIT_OK : rc;
 }
 
 static int cli_key_cmp(const void *a, const void *b)

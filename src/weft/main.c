@@ -21,6 +21,11 @@ static const struct cli_command cli_debug_cmds[] = {
 	  "Prints the network map as the server sent it, with its deltas applied\n"
 	  "(GET /localapi/v0/netmap); {} when weftd has none.",
 	  cli_cmd_debug_netmap, NULL },
+	{ "filter", "[--json]", "print the packet filter in force",
+	  "Prints the packet filter weftd applies to everything arriving from the tunnel:\n"
+	  "a summary, then one line per rule the server sent (accept PROTOCOLS from\n"
+	  "SOURCES to DESTINATION:PORTS). Replies to this node's own flows pass besides.",
+	  cli_cmd_debug_filter, NULL },
 	{ "counters", "[--json]", "print weftd's data-plane counters",
 	  "Prints every data-plane counter, one `name value' line each, sorted by name\n"
 	  "(docs/weftd.md lists what they count).",

@@ -333,6 +333,124 @@ static void cli_block(FILE *fp, const char *const *labels, const char *const *va
 			fprintf(fp, "%-*s%s\n", w, labels[i], values[i]);
 }
 
+/* ---- debug filter ------------------------------------------------------------------------ */
+
+static void cli_out_protos(FILE *fp, const json_t *protos)
+{
+	static const struct {
+		int n;
+		const char *name;
+	} names[] = { { 1, "icmp" },   { 6, "tcp" },  { 17, "udp" }, { 58, "icmpv6" },
+		      { 132, "sctp" }, { 47, "gre" }, { 50, "esp" }, { 51, "ah" } };
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(protos) == 0) {
+		fputs("tcp,udp,icmp,icmpv6", fp);
+		return;
+	}
+	json_array_foreach((json_t *)protos, i, v) {
+		const char *name = NULL;
+
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (json_integer_value(v) == names[k].n)
+				name = names[k].name;
+		if (name != NULL)
+			fprintf(fp, "%s%s", i ? "," : "", name);
+		else
+			fprintf(fp, "%s%lld", i ? "," : "", (long long)json_integer_value(v));
+	}
+}
+
+static void cli_out_strlist(FILE *fp, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(arr) == 0)
+		fputs("(none)", fp);
+	json_array_foreach((json_t *)arr, i, v) {
+		const char *s = json_string_value(v);
+		fprintf(fp, "%s%s", i ? ", " : "", s ? s : "?");
+	}
+}
+
+void cli_out_filter(FILE *fp, const json_t *filter)
+{
+	const json_t *rules = json_object_get(filter, "Rules"),
+		     *c = json_object_get(filter, "Compiled");
+	const char *err = json_string_value(json_object_get(filter, "Error"));
+	size_t i, k;
+	json_t *r, *d;
+
+	if (!json_is_true(json_object_get(filter, "Installed"))) {
+		fprintf(fp, "no packet filter: every packet from the tunnel is accepted\n");
+		return;
+	}
+	if (err != NULL)
+		fprintf(fp, "the server's last packet filter was refused (%s): accepting nothing\n",
+			err);
+	fprintf(fp,
+		"packet filter: %lld rules, %lld source prefixes in %lld tables, %lld bytes; "
+		"%lld flows tracked\n",
+		(long long)json_integer_value(json_object_get(c, "Rules")),
+		(long long)json_integer_value(json_object_get(c, "SourcePrefixes")),
+		(long long)json_integer_value(json_object_get(c, "Tables")),
+		(long long)json_integer_value(json_object_get(c, "Bytes")),
+		(long long)json_integer_value(json_object_get(filter, "Flows")));
+	if (json_array_size(rules) == 0)
+		fprintf(fp, "no rules: nothing from the tunnel is accepted but replies to this "
+			    "node's own flows\n");
+	json_array_foreach((json_t *)rules, i, r) {
+		const json_t *dst = json_object_get(r, "DstPorts");
+		const json_t *cap = json_object_get(r, "CapGrant");
+
+		if (dst == NULL && cap != NULL) {
+			fputs("grant", fp);
+			json_array_foreach((json_t *)cap, k, d) {
+				const char *key;
+				json_t *unused;
+				json_object_foreach(json_object_get(d, "CapMap"), key, unused)
+					fprintf(fp, " %s", key);
+			}
+			fputs(" from ", fp);
+			cli_out_strlist(fp, json_object_get(r, "SrcIPs"));
+			fputs(" to ", fp);
+			json_array_foreach((json_t *)cap, k, d) {
+				if (k > 0)
+					fputs(", ", fp);
+				cli_out_strlist(fp, json_object_get(d, "Dsts"));
+			}
+			fputc('\n', fp);
+			continue;
+		}
+		fputs("accept ", fp);
+		cli_out_protos(fp, json_object_get(r, "IPProto"));
+		fputs(" from ", fp);
+		cli_out_strlist(fp, json_object_get(r, "SrcIPs"));
+		fputs(" to ", fp);
+		json_array_foreach((json_t *)dst, k, d) {
+			const char *ip = json_string_value(json_object_get(d, "IP"));
+			const json_t *ports = json_object_get(d, "Ports");
+			long long lo = json_integer_value(json_object_get(ports, "First"));
+			long long hi = json_integer_value(json_object_get(ports, "Last"));
+			bool v6 = ip != NULL && strchr(ip, ':') != NULL;
+
+			fprintf(fp, "%s%s%s%s:", k ? ", " : "", v6 ? "[" : "", ip ? ip : "?",
+				v6 ? "]" : "");
+			if (lo == 0 && hi == 65535)
+				fputc('*', fp);
+			else if (lo == hi)
+				fprintf(fp, "%lld", lo);
+			else
+				fprintf(fp, "%lld-%lld", lo, hi);
+		}
+		if (json_array_size(dst) == 0)
+			fputs("(none)", fp);
+		fputc('\n', fp);
+	}
+}
+
 void cli_out_whois(FILE *fp, const json_t *who)
 {
 	const json_t *node = json_object_get(who, "Node"),

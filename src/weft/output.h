@@ -54,6 +54,13 @@ bool cli_out_pong(const json_t *pr, const char *type, char *buf, size_t len);
 /* `weft whois` for a whois answer, as Tailscale prints it (Machine:, User:). */
 void cli_out_whois(FILE *fp, const json_t *who);
 
+/*
+ * `weft debug filter`: a summary line, then one line per rule, `accept
+ * PROTOS from SOURCES to DEST:PORTS, ...` (a CapGrant rule as `grant CAPS
+ * from SOURCES to DESTS`).
+ */
+void cli_out_filter(FILE *fp, const json_t *filter);
+
 /* `weft switch --list`: ID, name, server and account, `*` after the current one's ID. */
 void cli_out_profiles(FILE *fp, const json_t *profiles, const char *current_id);
 

@@ -101,6 +101,8 @@ void backend_dns_query_cancel(struct backend *be, struct dnsd_query *q);
 json_t *backend_dns_answer(struct backend *be, const struct dnsmsg_question *q,
 			   const uint8_t *msg, size_t len);
 
+json_t *backend_filter(struct backend *be);
+
 /*
  * Pings the node owning `ip` through the tunnel; cb gets the PingResult JSON
  * (docs/LOCALAPI.md) once, on the control thread, unless the ping is

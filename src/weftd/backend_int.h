@@ -62,6 +62,7 @@ struct backend {
 	bool dns_mode_said;	/* logged why the host's DNS is left alone */
 	bool routes_dns;	/* the interface routes 100.100.100.100 (last sync) */
 	char dns_skipped[160];	/* the last table build's first skipped entry, logged once */
+	char filter_err[224];  /* why the map's last packet filter was refused, "" if it was not */
 };
 
 /* backend.c */

@@ -5,7 +5,8 @@
  * the peers that changed are touched: adding, updating (allowed IPs,
  * endpoints, key) or removing WireGuard peers, under the engine lock; flows
  * to every other peer carry on undisturbed. Our own addresses go onto the
- * interface with the tailnet routes.
+ * interface with the tailnet routes, and the map's packet filter into the
+ * engine.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "dns/dnstable.h"
+#include "filter/filter.h"
 #include "json/jsonx.h"
 #include "wg/device.h"
 #include "weftd/backend_int.h"
@@ -190,6 +192,43 @@ void backend_dns_changed(struct backend *be)
 		log_warnx("cannot route 100.100.100.100 into %s: %s", be->cfg.tun, strerror(-r));
 }
 
+/*
+ * The map's PacketFilter into the engine. A map without one, or with one
+ * that does not decode, accepts nothing from the tunnel (failing closed);
+ * when memory runs out the previous filter stays.
+ */
+static void backend_apply_filter(struct backend *be)
+{
+	const json_t *rules = netmap_packet_filter(be->nm);
+	json_t *none = json_array();
+	struct filter_err err;
+	struct filter *f = NULL;
+	int r;
+
+	if (none == NULL)
+		return;
+	if (rules == NULL)
+		rules = none;
+	r = filter_new(rules, &f, &err);
+	if (r == -EINVAL) {
+		log_warnx("control: the map's packet filter is refused, accepting nothing from the "
+			  "tunnel: %s",
+			  err.msg);
+		snprintf(be->filter_err, sizeof(be->filter_err), "%s", err.msg);
+		r = filter_new(none, &f, &err);
+	} else if (r == 0) {
+		be->filter_err[0] = '\0';
+	}
+	json_decref(none);
+	if (r < 0) {
+		log_warnx("control: cannot compile the packet filter (%s): the previous one stays",
+			  strerror(-r));
+		return;
+	}
+	engine_set_filter(be->engine, f);
+	log_debug("packet filter: %zu rules", filter_get_info(f).rules);
+}
+
 /* Pushes the map into engine and interface; ch == NULL means "all of it". */
 static int backend_apply(struct backend *be, const struct netmap_changes *ch)
 {
@@ -205,6 +244,8 @@ static int backend_apply(struct backend *be, const struct netmap_changes *ch)
 		log_warnx("cannot configure WireGuard peers: %s", strerror(-r));
 		return r;
 	}
+	if (ch == NULL || (ch->global & NETMAP_G_FILTER))
+		backend_apply_filter(be);
 	if (ch == NULL || (ch->global & NETMAP_G_SELF))
 		r = backend_apply_interface(be);
 	return r;

@@ -312,3 +312,15 @@ json_t *backend_netcheck(struct backend *be)
 {
 	return magicsock_netcheck_json(be->ms);
 }
+
+json_t *backend_filter(struct backend *be)
+{
+	json_t *o = engine_filter_json(be->engine);
+
+	if (o != NULL && be->filter_err[0] != '\0' &&
+	    json_object_set_new(o, "Error", json_string(be->filter_err)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

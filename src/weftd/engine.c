@@ -272,6 +272,7 @@ static void engine_tick_cb(evutil_socket_t fd, short what, void *arg)
 	wg_device_set_mtu(e->dev, atomic_load(&e->mtu));
 	wg_device_tick(e->dev, clock_mono_ns());
 	pthread_mutex_unlock(&e->lock);
+	engine_filter_tick(e);
 	if (atomic_load(&e->dead) || !tun_exists(&e->tun)) {
 		atomic_store(&e->dead, true);
 		event_base_loopbreak(e->base);
@@ -498,6 +499,8 @@ struct json_t *engine_counters_json(struct engine *e)
 		bad |= json_object_set_new(o, wg_counter_names[i],
 					   json_integer((json_int_t)wg_counters_get(c, i)));
 	pthread_mutex_unlock(&e->lock);
+	if (!bad)
+		bad |= engine_filter_counters(e, o) < 0;
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -524,9 +527,10 @@ int engine_new(const struct engine_config *cfg, struct event_base *base, struct 
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->hsq_lock, NULL);
 	pthread_mutex_init(&e->localq_lock, NULL);
+	r = engine_filter_init(e);
 	e->hsq = calloc(ENGINE_HSQ_LEN, sizeof(*e->hsq));
 	e->localq = calloc(ENGINE_LOCALQ_LEN, sizeof(*e->localq));
-	if (e->hsq == NULL || e->localq == NULL) {
+	if (e->hsq == NULL || e->localq == NULL || r < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -639,6 +643,7 @@ void engine_free(struct engine *e)
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->hsq_lock);
 	pthread_mutex_destroy(&e->localq_lock);
+	engine_filter_fini(e);
 	free(e);
 }
 

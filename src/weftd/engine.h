@@ -99,6 +99,15 @@ struct json_t;
 struct json_t *engine_counters_json(struct engine *e);
 
 /*
+ * Installs the packet filter for everything arriving from the tunnel
+ * (consumed; NULL lets everything through, which plain WireGuard mode keeps).
+ */
+struct filter;
+void engine_set_filter(struct engine *e, struct filter *f);
+/* The filter in force for `weft debug filter`: rules, compiled sizes, flows. NULL on ENOMEM. */
+struct json_t *engine_filter_json(struct engine *e);
+
+/*
  * Sends an IP packet into the tunnel from the control thread, as if it had
  * been read from the TUN (it may wait for a handshake). Without the lock.
  */

@@ -6,7 +6,8 @@
  *
  * Lock order: e->lock (the device) before e->hsq_lock (the handshake
  * queue). The data threads take e->lock once or twice per batch and never
- * hold it during crypto or syscalls.
+ * hold it during crypto or syscalls. e->flt_lock (the packet filter and
+ * flow table) is taken alone, once per batch, never with either of them.
  */
 #ifndef WEFT_WEFTD_ENGINE_INT_H
 #define WEFT_WEFTD_ENGINE_INT_H
@@ -17,6 +18,7 @@
 #include <pthread.h>
 
 #include "core/netaddr.h"
+#include "filter/filter.h"
 #include "wg/messages.h"
 #include "weftd/engine.h"
 #include "weftd/tun.h"
@@ -24,6 +26,7 @@
 struct event;
 struct event_base;
 struct wg_device;
+struct conntrack;
 
 #define ENGINE_HSQ_LEN 1024
 #define ENGINE_UNDER_LOAD_LEN (ENGINE_HSQ_LEN / 8)
@@ -124,6 +127,13 @@ struct engine {
 	size_t injectq_head, injectq_count;
 	struct aead_ctx *ctl_ctx; /* sealing engine_send_packet's packets (control thread) */
 	struct engine_counters counters;
+	/* The packet filter (engine_filter.c). */
+	pthread_mutex_t flt_lock; /* guards flt, ct and flt_installs */
+	struct filter *flt;	  /* NULL: everything passes (no map yet, plain WireGuard mode) */
+	struct conntrack *ct;
+	uint64_t flt_installs;
+	_Atomic bool flt_on; /* flt != NULL, read without the lock */
+	_Atomic uint64_t flt_verdicts[FILTER_VERDICT_COUNT];
 };
 
 static inline void engine_count(_Atomic uint64_t *c)
@@ -161,6 +171,27 @@ bool engine_take_other(struct engine *e, const struct netendpoint *src, const ui
 		       size_t n);
 /* RX thread: moves one injected datagram into buf (cap bytes); its length, 0 when none. */
 size_t engine_inject_pop(struct engine *e, uint8_t *buf, size_t cap, struct netendpoint *from);
+/* engine_filter.c. A data thread brackets a batch with begin/end (begin false: no filter). */
+struct engine_filter_batch {
+	uint64_t now; /* seconds */
+	uint64_t count[FILTER_VERDICT_COUNT];
+	bool have_last;
+	struct filter_tuple last; /* the last accepted flow, for the segments behind it */
+	enum filter_verdict last_verdict;
+};
+int engine_filter_init(struct engine *e) __attribute__((warn_unused_result));
+void engine_filter_fini(struct engine *e);
+void engine_filter_tick(struct engine *e);
+bool engine_filter_begin(struct engine *e, struct engine_filter_batch *fb);
+void engine_filter_end(struct engine *e, struct engine_filter_batch *fb);
+/* RX: whether a packet from the tunnel may go on to the TUN. */
+bool engine_filter_in(struct engine *e, struct engine_filter_batch *fb, const uint8_t *ip,
+		      size_t len);
+/* TX: a packet going into the tunnel (opens or refreshes its flow). */
+void engine_filter_out(struct engine *e, struct engine_filter_batch *fb, const uint8_t *ip,
+		       size_t len);
+/* Adds the filter's counters to o (the counters JSON). */
+int engine_filter_counters(struct engine *e, struct json_t *o) __attribute__((warn_unused_result));
 
 /* engine_tx.c and engine_rx.c: thread bodies. */
 void *engine_tx_main(void *arg);

@@ -294,6 +294,21 @@ static size_t rx_write_run(struct engine *e, struct rx_batch *b, size_t i, size_
 	return j;
 }
 
+/* The packet filter: what a policy does not allow never reaches the TUN. */
+static void rx_filter(struct engine *e, struct rx_batch *b, size_t n)
+{
+	struct engine_filter_batch fb;
+
+	if (!engine_filter_begin(e, &fb))
+		return;
+	for (size_t k = 0; k < n; k++) {
+		struct rx_pkt *q = &b->pkt[k];
+		if (q->deliver && !engine_filter_in(e, &fb, q->p + WG_DATA_HEADER_LEN, q->inner))
+			q->deliver = false;
+	}
+	engine_filter_end(e, &fb);
+}
+
 static void rx_deliver(struct engine *e, struct rx_batch *b, size_t n)
 {
 	unsigned mtu = atomic_load(&e->mtu);
@@ -308,7 +323,11 @@ static void rx_deliver(struct engine *e, struct rx_batch *b, size_t n)
 			continue;
 		if (engine_echo_take(e, q->p + WG_DATA_HEADER_LEN, q->inner))
 			q->deliver = false;
-		else
+	}
+	rx_filter(e, b, n);
+	for (size_t k = 0; k < n; k++) {
+		struct rx_pkt *q = &b->pkt[k];
+		if (q->deliver)
 			(void)mss_clamp(q->p + WG_DATA_HEADER_LEN, q->inner, mtu);
 	}
 

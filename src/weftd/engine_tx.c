@@ -187,6 +187,19 @@ static void tx_clamp(struct engine *e, struct tx_batch *b, size_t nslots)
 	}
 }
 
+/* The packet filter's flow table sees what we send, so that the replies come back in. */
+static void tx_track(struct engine *e, struct tx_batch *b, size_t nslots)
+{
+	struct engine_filter_batch fb;
+
+	if (!engine_filter_begin(e, &fb))
+		return;
+	/* The segments of a super-packet share their first one's flow. */
+	for (size_t i = 0; i < nslots; i++)
+		engine_filter_out(e, &fb, b->slot[i].area + WG_DATA_HEADER_LEN, b->slot[i].len[0]);
+	engine_filter_end(e, &fb);
+}
+
 static void tx_prepare(struct engine *e, struct tx_batch *b, size_t nslots, uint64_t now)
 {
 	pthread_mutex_lock(&e->lock);
@@ -356,6 +369,7 @@ static void tx_once(struct engine *e, struct tx_batch *b, size_t nslots)
 	size_t m;
 
 	tx_clamp(e, b, nslots);
+	tx_track(e, b, nslots);
 	tx_prepare(e, b, nslots, clock_mono_ns());
 	tx_seal(e, b, nslots);
 	m = tx_build(e, b, nslots, atomic_load(&e->udp_gso));

@@ -437,6 +437,11 @@ static void h_netcheck(struct localapi_ctx *c)
 	la_reply_take(c->req, backend_netcheck(c->la->be));
 }
 
+static void h_filter(struct localapi_ctx *c)
+{
+	la_reply_take(c->req, backend_filter(c->la->be));
+}
+
 /* ---- routing -------------------------------------------------------------------------- */
 
 #define M_GET (1U << 0)
@@ -470,6 +475,7 @@ static const struct la_route la_routes[] = {
 	{ LOCALAPI_DNS_STATUS, false, M_GET, 0, false, h_dns_status },
 	{ LOCALAPI_DNS_QUERY, false, M_GET | M_POST, 0, false, h_dns_query },
 	{ LOCALAPI_NETCHECK, false, M_GET, 0, false, h_netcheck },
+	{ LOCALAPI_FILTER, false, M_GET, 0, false, h_filter },
 };
 
 static unsigned la_method_bit(enum evhttp_cmd_type m)

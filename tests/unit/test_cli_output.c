@@ -327,6 +327,51 @@ static void test_whois(void **state)
 	free(out);
 }
 
+static char *capture_filter(const char *json)
+{
+	json_t *j = J(json);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	cli_out_filter(fp, j);
+	fclose(fp);
+	json_decref(j);
+	return buf;
+}
+
+static void test_filter(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = capture_filter("{\"Installed\":false}");
+	assert_string_equal(out, "no packet filter: every packet from the tunnel is accepted\n");
+	free(out);
+	out = capture_filter(
+		"{\"Installed\":true,\"Flows\":2,\"Compiled\":{\"Rules\":3,\"SourcePrefixes\":4,"
+		"\"Tables\":2,\"Bytes\":900},\"Rules\":["
+		"{\"SrcIPs\":[\"100.64.0.1\",\"100.64.0.2\"],\"DstPorts\":[{\"IP\":\"100.64.0.3\","
+		"\"Ports\":{\"First\":80,\"Last\":80}},{\"IP\":\"fd7a:115c:a1e0::3\",\"Ports\":"
+		"{\"First\":1000,\"Last\":2000}}],\"IPProto\":[6,99]},"
+		"{\"SrcIPs\":[\"*\"],\"DstPorts\":[{\"IP\":\"*\",\"Ports\":{\"First\":0,"
+		"\"Last\":65535}}]},"
+		"{\"SrcIPs\":[\"100.64.0.1\"],\"CapGrant\":[{\"Dsts\":[\"100.64.0.3/32\"],"
+		"\"CapMap\":{\"example.com/cap/x\":[]}}]}]}");
+	assert_string_equal(out,
+			    "packet filter: 3 rules, 4 source prefixes in 2 tables, 900 bytes; 2 "
+			    "flows tracked\n"
+			    "accept tcp,99 from 100.64.0.1, 100.64.0.2 to 100.64.0.3:80, "
+			    "[fd7a:115c:a1e0::3]:1000-2000\n"
+			    "accept tcp,udp,icmp,icmpv6 from * to *:*\n"
+			    "grant example.com/cap/x from 100.64.0.1 to 100.64.0.3/32\n");
+	free(out);
+	out = capture_filter("{\"Installed\":true,\"Error\":\"[0]: bad\",\"Rules\":[]}");
+	assert_non_null(strstr(out, "refused ([0]: bad): accepting nothing\n"));
+	assert_non_null(strstr(out, "no rules: nothing from the tunnel"));
+	free(out);
+}
+
 static void test_profiles(void **state)
 {
 	json_t *p =
@@ -517,8 +562,9 @@ int main(void)
 		cmocka_unit_test(test_peer_state),   cmocka_unit_test(test_names_and_owners),
 		cmocka_unit_test(test_duration),     cmocka_unit_test(test_pong),
 		cmocka_unit_test(test_whois),	     cmocka_unit_test(test_profiles),
-		cmocka_unit_test(test_find_node),    cmocka_unit_test(test_json_out),
-		cmocka_unit_test(test_dns_status),   cmocka_unit_test(test_dns_query),
+		cmocka_unit_test(test_filter),	     cmocka_unit_test(test_find_node),
+		cmocka_unit_test(test_json_out),	     cmocka_unit_test(test_dns_status),
+		cmocka_unit_test(test_dns_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -543,6 +543,16 @@ static void test_visibility(void **state)
 	assert_true(policy_compiled_node_equal(c, N_A, d, N_A));
 	assert_true(policy_compiled_node_equal(c, N_B, d, N_B));
 	assert_true(policy_compiled_node_equal(c, N_E, d, N_E));
+	{
+		/* The same, for every node at once (rows compared word by word). */
+		uint8_t changed[16];
+
+		assert_true(topo.nnodes <= sizeof(changed));
+		assert_int_equal(policy_compiled_diff(c, d, changed), 1);
+		assert_int_equal(changed[N_C], 1);
+		assert_int_equal(changed[N_A], 0);
+		assert_int_equal(policy_compiled_diff(c, c, changed), 0);
+	}
 	policy_compiled_free(d);
 	/* Node a2 leaves: c loses a peer, b keeps its (the exit node), a2 has no match. */
 	struct policy_topology less = topo;
@@ -553,6 +563,18 @@ static void test_visibility(void **state)
 	assert_true(policy_compiled_node_equal(c, N_A, d, N_A));
 	assert_false(policy_compiled_node_equal(c, N_A2, d, N_A2));
 	assert_false(policy_compiled_node_equal(d, N_C, c, N_C));
+	{
+		/* Different node lists: nodes are matched by id. */
+		uint8_t changed[16];
+
+		policy_compiled_diff(c, d, changed);
+		assert_int_equal(changed[N_C], 1);
+		assert_int_equal(changed[N_A], 0);
+		assert_int_equal(changed[N_B], 0);
+		policy_compiled_diff(d, c, changed);
+		assert_int_equal(changed[N_A2], 1); /* not in d */
+		assert_int_equal(changed[N_B], 0);
+	}
 	policy_compiled_free(c);
 	policy_compiled_free(d);
 	policy_free(p);

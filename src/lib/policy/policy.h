@@ -267,6 +267,14 @@ bool policy_compiled_can_see(const struct policy_compiled *c, size_t i, size_t j
  */
 bool policy_compiled_node_equal(const struct policy_compiled *a, size_t i,
 				const struct policy_compiled *b, size_t j);
+/*
+ * policy_compiled_node_equal for every node of b at once, against the same
+ * node of a: changed[j] = 1 when node j of b is not in a or differs. Costs
+ * O(n^2 / 64) when both list the same nodes, O(n^2) otherwise. Returns how
+ * many changed.
+ */
+int policy_compiled_diff(const struct policy_compiled *a, const struct policy_compiled *b,
+			 uint8_t *changed);
 
 /* ---- tests, tag ownership, route approval ---- */
 

@@ -11,6 +11,73 @@
 #include "policy/policy.h"
 #include "policy/policy_int.h"
 
+/* Sets this small are searched linearly; larger ones get a hash index. */
+#define SET_LINEAR_MAX 16
+
+static uint32_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t idx_hash(size_t i)
+{
+	uint64_t h = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(h >> 32);
+}
+
+/* Index slot of `str` in s (its entry, or the empty slot where it would go). */
+static size_t strset_slot(const struct policy_strset *s, const char *str)
+{
+	size_t m = s->ixcap - 1, k = str_hash(str) & m;
+
+	while (s->ix[k] != 0 && strcmp(s->v[s->ix[k] - 1], str) != 0)
+		k = (k + 1) & m;
+	return k;
+}
+
+static size_t nodeset_slot(const struct policy_nodeset *s, size_t i)
+{
+	size_t m = s->ixcap - 1, k = idx_hash(i) & m;
+
+	while (s->ix[k] != 0 && s->v[s->ix[k] - 1] != i)
+		k = (k + 1) & m;
+	return k;
+}
+
+/* Grows an index to twice `want` slots and re-inserts entries 0..n (load <= 1/2). */
+static int strset_reindex(struct arena *a, struct policy_strset *s, size_t want)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	if (cap > UINT32_MAX || (s->ix = arena_calloc(a, cap, sizeof(*s->ix))) == NULL)
+		return -ENOMEM;
+	s->ixcap = cap;
+	for (size_t i = 0; i < s->n; i++)
+		s->ix[strset_slot(s, s->v[i])] = (uint32_t)(i + 1);
+	return 0;
+}
+
+static int nodeset_reindex(struct arena *a, struct policy_nodeset *s, size_t want)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	if (cap > UINT32_MAX || (s->ix = arena_calloc(a, cap, sizeof(*s->ix))) == NULL)
+		return -ENOMEM;
+	s->ixcap = cap;
+	for (size_t i = 0; i < s->n; i++)
+		s->ix[nodeset_slot(s, s->v[i])] = (uint32_t)(i + 1);
+	return 0;
+}
+
 int policy_strset_add(struct arena *a, struct policy_strset *s, const char *str)
 {
 	const char **nv;
@@ -28,6 +95,11 @@ int policy_strset_add(struct arena *a, struct policy_strset *s, const char *str)
 		s->cap = cap;
 	}
 	s->v[s->n++] = str;
+	if (s->n > SET_LINEAR_MAX) {
+		if (2 * s->n > s->ixcap)
+			return strset_reindex(a, s, s->n);
+		s->ix[strset_slot(s, str)] = (uint32_t)s->n;
+	}
 	return 0;
 }
 
@@ -35,6 +107,8 @@ bool policy_strset_has(const struct policy_strset *s, const char *str)
 {
 	size_t i;
 
+	if (s->ixcap > 0)
+		return s->ix[strset_slot(s, str)] != 0;
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->v[i], str) == 0)
 			return true;
@@ -58,6 +132,11 @@ int policy_nodeset_add(struct arena *a, struct policy_nodeset *s, size_t i)
 		s->cap = cap;
 	}
 	s->v[s->n++] = i;
+	if (s->n > SET_LINEAR_MAX) {
+		if (2 * s->n > s->ixcap)
+			return nodeset_reindex(a, s, s->n);
+		s->ix[nodeset_slot(s, i)] = (uint32_t)s->n;
+	}
 	return 0;
 }
 
@@ -65,6 +144,8 @@ bool policy_nodeset_has(const struct policy_nodeset *s, size_t i)
 {
 	size_t k;
 
+	if (s->ixcap > 0)
+		return s->ix[nodeset_slot(s, i)] != 0;
 	for (k = 0; k < s->n; k++)
 		if (s->v[k] == i)
 			return true;
@@ -177,6 +258,51 @@ bool policy_alias_has_node(const struct policy *p, const struct policy_topology 
 	return false;
 }
 
+int policy_alias_node_bits(const struct policy *p, const struct policy_topology *t,
+			   const struct policy_alias *a, uint64_t *bits)
+{
+	const struct policy_group *g = NULL;
+	uint8_t *um;
+	size_t i, u, k;
+
+	if (a->kind != POLICY_A_USER && a->kind != POLICY_A_GROUP && a->kind != POLICY_A_DOMAIN &&
+	    a->kind != POLICY_A_MEMBER) {
+		for (i = 0; i < t->nnodes; i++)
+			if (policy_alias_has_node(p, t, a, i))
+				bits[i / 64] |= 1ull << (i % 64);
+		return 0;
+	}
+	/* These select the untagged nodes of some users: decide per user. */
+	if ((um = calloc(t->nusers + 1, 1)) == NULL)
+		return -ENOMEM;
+	if (a->kind == POLICY_A_GROUP)
+		g = policy_find_group(p, a->name);
+	for (u = 0; u < t->nusers; u++) {
+		const char *login = t->users[u].login;
+
+		if (login == NULL)
+			continue;
+		if (a->kind == POLICY_A_USER) {
+			um[u] = login_eq(login, a->name);
+		} else if (a->kind == POLICY_A_GROUP) {
+			for (k = 0; g != NULL && k < g->nmembers && !um[u]; k++)
+				um[u] = login_eq(g->members[k], login);
+		} else if (a->kind == POLICY_A_DOMAIN) {
+			um[u] = strcasecmp(policy_login_domain(login), a->name) == 0;
+		} else {
+			um[u] = 1; /* autogroup:member */
+		}
+	}
+	for (i = 0; i < t->nnodes; i++) {
+		int nu = t->nodes[i].user;
+
+		if (!policy_node_is_tagged(t, i) && nu >= 0 && (size_t)nu < t->nusers && um[nu])
+			bits[i / 64] |= 1ull << (i % 64);
+	}
+	free(um);
+	return 0;
+}
+
 char *policy_addr_text(struct arena *a, const struct netaddr *addr)
 {
 	char buf[NETADDR_STRLEN];
@@ -226,6 +352,7 @@ int policy_alias_sources(const struct policy *p, const struct policy_topology *t
 			 const struct policy_alias *al, struct policy_strset *out,
 			 struct policy_nodeset *nodes)
 {
+	uint64_t *bits = NULL;
 	size_t i, k;
 	char *s;
 	int rc;
@@ -266,11 +393,18 @@ int policy_alias_sources(const struct policy *p, const struct policy_topology *t
 	case POLICY_A_DOMAIN:
 	case POLICY_A_MEMBER:
 	case POLICY_A_TAGGED:
-		for (i = 0; i < t->nnodes; i++)
-			if (policy_alias_has_node(p, t, al, i) &&
-			    (rc = add_node_addrs(t, a, i, out)) < 0)
+		/* Nodes selected, once: their addresses, and them. */
+		if ((bits = arena_calloc(a, (t->nnodes + 63) / 64 + 1, sizeof(*bits))) == NULL ||
+		    (rc = policy_alias_node_bits(p, t, al, bits)) < 0)
+			return bits == NULL ? -ENOMEM : rc;
+		for (i = 0; i < t->nnodes; i++) {
+			if (!policy_bit(bits, i))
+				continue;
+			if ((rc = add_node_addrs(t, a, i, out)) < 0 ||
+			    (nodes != NULL && (rc = policy_nodeset_add(a, nodes, i)) < 0))
 				return rc;
-		break;
+		}
+		return 0;
 	case POLICY_A_SELF:
 	case POLICY_A_INTERNET:
 		break;

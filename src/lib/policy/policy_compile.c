@@ -19,9 +19,12 @@ struct cdst {
 	uint16_t first, last;
 };
 
+struct csrc;
+
 /* One FilterRule being built for one node. */
 struct crule {
 	const char *key; /* sorted sources and protocols: rules with equal keys merge */
+	uint64_t khash;	 /* of key: most keys differ here, long ones share prefixes */
 	const struct policy_strset *src;
 	const struct policy_nodeset *srcnodes;
 	const uint8_t *protos;
@@ -30,6 +33,7 @@ struct crule {
 	size_t ndst, cap;
 	const struct policy_acl *app; /* a CapGrant rule (never merged) */
 	struct policy_strset capdsts;
+	struct csrc *cs; /* the ACL whose shared SrcIPs this rule uses; NULL: its own */
 };
 
 struct crules {
@@ -42,8 +46,11 @@ struct csrc {
 	struct policy_strset src;
 	struct policy_nodeset nodes;
 	const char *key;
+	uint64_t khash;
 	bool has_self;
 	bool has_internet;
+	json_t *srcjson;    /* SrcIPs, built once and shared by every node's rule */
+	uint64_t **dstbits; /* per user or tag destination: the nodes it selects */
 };
 
 struct policy_compiled {
@@ -52,7 +59,8 @@ struct policy_compiled {
 	size_t n;
 	json_t **filter;
 	json_t **ssh;
-	uint8_t *see;	  /* n*n bits: bit i*n+j set when i's map lists j */
+	uint64_t *see; /* n rows of `stride` words: bit j of row i set when i's map lists j */
+	size_t stride;
 	struct idx *byid; /* node indexes sorted by node id, for comparing compilations */
 };
 
@@ -112,6 +120,15 @@ static const char *rule_key(struct arena *a, const struct policy_strset *src, co
 	return k;
 }
 
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (; *k != '\0'; k++)
+		h = (h ^ (unsigned char)*k) * 0x100000001b3ULL;
+	return h;
+}
+
 static struct crule *rules_push(struct arena *a, struct crules *r)
 {
 	struct crule *nv;
@@ -153,18 +170,21 @@ static int dst_push(struct arena *a, struct crule *r, const char *ip, uint16_t f
 
 /* The rule of `rules` with this key, or a new one. */
 static struct crule *rule_for(struct arena *a, struct crules *rules, const char *key,
-			      const struct policy_strset *src, const struct policy_nodeset *nodes,
-			      const uint8_t *protos, size_t nprotos)
+			      uint64_t khash, const struct policy_strset *src,
+			      const struct policy_nodeset *nodes, const uint8_t *protos,
+			      size_t nprotos)
 {
 	struct crule *r;
 	size_t i;
 
 	for (i = 0; i < rules->n; i++)
-		if (rules->v[i].app == NULL && strcmp(rules->v[i].key, key) == 0)
+		if (rules->v[i].app == NULL && rules->v[i].khash == khash &&
+		    (rules->v[i].key == key || strcmp(rules->v[i].key, key) == 0))
 			return &rules->v[i];
 	if ((r = rules_push(a, rules)) == NULL)
 		return NULL;
 	r->key = key;
+	r->khash = khash;
 	r->src = src;
 	r->srcnodes = nodes;
 	r->protos = protos;
@@ -317,8 +337,8 @@ static int compile_self(const struct policy_compiled *c, const struct policy_acl
 	for (i = 0; i < acl->ndst; i++) {
 		if (acl->dst[i].alias.kind != POLICY_A_SELF)
 			continue;
-		if (r == NULL && (r = rule_for(c->arena, rules, key, src, nodes, acl->protos,
-					       acl->nprotos)) == NULL)
+		if (r == NULL && (r = rule_for(c->arena, rules, key, key_hash(key), src, nodes,
+					       acl->protos, acl->nprotos)) == NULL)
 			return -ENOMEM;
 		if ((rc = node_addr_dsts(c->arena, r, &t->nodes[d], &acl->dst[i])) < 0)
 			return rc;
@@ -328,7 +348,7 @@ static int compile_self(const struct policy_compiled *c, const struct policy_acl
 
 /* The destinations of one ACL that lie on node d, merged into d's rules. */
 static int compile_acl(const struct policy *p, const struct policy_compiled *c,
-		       const struct policy_acl *acl, const struct csrc *cs, size_t d,
+		       const struct policy_acl *acl, struct csrc *cs, size_t d,
 		       struct crules *rules, struct policy_strset *internet)
 {
 	const struct policy_topology *t = c->t;
@@ -355,6 +375,7 @@ static int compile_acl(const struct policy *p, const struct policy_compiled *c,
 				r->src = &cs->src;
 				r->srcnodes = &cs->nodes;
 				r->app = acl;
+				r->cs = cs;
 			}
 		}
 		if (r != NULL) {
@@ -405,14 +426,17 @@ static int compile_acl(const struct policy *p, const struct policy_compiled *c,
 		case POLICY_A_DOMAIN:
 		case POLICY_A_MEMBER:
 		case POLICY_A_TAGGED:
-			on_node = policy_alias_has_node(p, t, al, d);
+			on_node = cs->dstbits[i] != NULL ? policy_bit(cs->dstbits[i], d) :
+							   policy_alias_has_node(p, t, al, d);
 			break;
 		}
 		if (ip == NULL && !on_node && !internet_here)
 			continue;
-		if (r == NULL && (r = rule_for(c->arena, rules, cs->key, &cs->src, &cs->nodes,
-					       acl->protos, acl->nprotos)) == NULL)
+		if (r == NULL && (r = rule_for(c->arena, rules, cs->key, cs->khash, &cs->src,
+					       &cs->nodes, acl->protos, acl->nprotos)) == NULL)
 			return -ENOMEM;
+		if (r->cs == NULL && r->src == &cs->src)
+			r->cs = cs;
 		if (on_node) {
 			if ((rc = node_addr_dsts(c->arena, r, n, dst)) < 0)
 				return rc;
@@ -453,12 +477,22 @@ static json_t *strv_json(const char *const *v, size_t n)
 	return a;
 }
 
+/* The rule's SrcIPs: the ACL's array, shared by every node (10,000 copies would not fit). */
+static json_t *rule_srcips(const struct crule *r)
+{
+	if (r->cs == NULL)
+		return strv_json(r->src->v, r->src->n);
+	if (r->cs->srcjson == NULL)
+		r->cs->srcjson = strv_json(r->src->v, r->src->n);
+	return json_incref(r->cs->srcjson);
+}
+
 static json_t *rule_json(const struct crule *r)
 {
 	json_t *o = json_object(), *dsts, *protos, *cg, *g;
 	size_t i;
 
-	if (o == NULL || json_object_set_new(o, "SrcIPs", strv_json(r->src->v, r->src->n)) < 0)
+	if (o == NULL || json_object_set_new(o, "SrcIPs", rule_srcips(r)) < 0)
 		goto fail;
 	if (r->app != NULL) {
 		if ((cg = json_array()) == NULL || json_object_set_new(o, "CapGrant", cg) < 0 ||
@@ -496,8 +530,8 @@ static void see_set(struct policy_compiled *c, size_t i, size_t j)
 {
 	if (i == j)
 		return;
-	c->see[(i * c->n + j) / 8] |= (uint8_t)(1u << ((i * c->n + j) % 8));
-	c->see[(j * c->n + i) / 8] |= (uint8_t)(1u << ((j * c->n + i) % 8));
+	c->see[i * c->stride + j / 64] |= 1ull << (j % 64);
+	c->see[j * c->stride + i / 64] |= 1ull << (i % 64);
 }
 
 /* The policy's rules with sources resolved, or the allow-all rule when it has none. */
@@ -527,15 +561,39 @@ static int prepare_sources(const struct policy *p, struct policy_compiled *c,
 			if ((rc = policy_alias_sources(p, c->t, c->arena, &acl->src[k], &cs[i].src,
 						       &cs[i].nodes)) < 0)
 				return rc;
+		if ((cs[i].dstbits =
+			     arena_calloc(c->arena, acl->ndst + 1, sizeof(*cs[i].dstbits))) == NULL)
+			return -ENOMEM;
 		for (k = 0; k < acl->ndst; k++) {
-			cs[i].has_self |= acl->dst[k].alias.kind == POLICY_A_SELF;
-			cs[i].has_internet |= acl->dst[k].alias.kind == POLICY_A_INTERNET;
+			enum policy_alias_kind kind = acl->dst[k].alias.kind;
+
+			cs[i].has_self |= kind == POLICY_A_SELF;
+			cs[i].has_internet |= kind == POLICY_A_INTERNET;
+			if (kind != POLICY_A_USER && kind != POLICY_A_GROUP &&
+			    kind != POLICY_A_TAG && kind != POLICY_A_DOMAIN &&
+			    kind != POLICY_A_MEMBER && kind != POLICY_A_TAGGED)
+				continue;
+			/* Which nodes it selects, decided once instead of once per node. */
+			if ((cs[i].dstbits[k] = arena_calloc(c->arena, c->stride + 1,
+							     sizeof(uint64_t))) == NULL)
+				return -ENOMEM;
+			if ((rc = policy_alias_node_bits(p, c->t, &acl->dst[k].alias,
+							 cs[i].dstbits[k])) < 0)
+				return rc;
 		}
 		if ((cs[i].key = rule_key(c->arena, &cs[i].src, acl->protos, acl->nprotos)) == NULL)
 			return -ENOMEM;
+		cs[i].khash = key_hash(cs[i].key);
 	}
 	*out = cs;
 	return 0;
+}
+
+/* The compilation's own references to the shared SrcIPs (the rules keep theirs). */
+static void srcjson_release(struct csrc *cs, size_t n)
+{
+	for (size_t i = 0; cs != NULL && i < n; i++)
+		json_decref(cs[i].srcjson);
 }
 
 int policy_compile(const struct policy *p, const struct policy_topology *t,
@@ -545,8 +603,8 @@ int policy_compile(const struct policy *p, const struct policy_topology *t,
 	const struct policy_acl *acls;
 	struct policy_compiled *c;
 	struct crules rules;
-	struct csrc *cs;
-	size_t nacls, d, i, k;
+	struct csrc *cs = NULL;
+	size_t nacls = 0, d, i, k;
 	int rc;
 
 	*out = NULL;
@@ -554,12 +612,14 @@ int policy_compile(const struct policy *p, const struct policy_topology *t,
 		return -ENOMEM;
 	c->t = t;
 	c->n = t->nnodes;
+	c->stride = (c->n + 63) / 64;
 	if ((rc = arena_new(65536, &c->arena)) < 0)
 		goto fail;
 	rc = -ENOMEM;
 	if ((c->filter = calloc(c->n + 1, sizeof(*c->filter))) == NULL ||
 	    (c->ssh = calloc(c->n + 1, sizeof(*c->ssh))) == NULL ||
-	    (c->see = calloc((c->n * c->n + 7) / 8 + 1, 1)) == NULL ||
+	    (c->n > 0 && c->n > SIZE_MAX / 8 / c->n) ||
+	    (c->see = calloc(c->n * ((c->n + 63) / 64) + 1, sizeof(*c->see))) == NULL ||
 	    (c->byid = calloc(c->n + 1, sizeof(*c->byid))) == NULL)
 		goto fail;
 	for (i = 0; i < c->n; i++) {
@@ -602,9 +662,11 @@ int policy_compile(const struct policy *p, const struct policy_topology *t,
 				see_set(c, cs[i].nodes.v[k], d);
 		}
 	}
+	srcjson_release(cs, nacls);
 	*out = c;
 	return 0;
 fail:
+	srcjson_release(cs, nacls);
 	policy_compiled_free(c);
 	return rc;
 }
@@ -643,26 +705,68 @@ bool policy_compiled_can_see(const struct policy_compiled *c, size_t i, size_t j
 {
 	if (i >= c->n || j >= c->n)
 		return false;
-	return (c->see[(i * c->n + j) / 8] >> ((i * c->n + j) % 8)) & 1u;
+	return (c->see[i * c->stride + j / 64] >> (j % 64)) & 1u;
+}
+
+/* Whether a and b list the same node IDs in the same order (rows are then comparable). */
+static bool same_nodes(const struct policy_compiled *a, const struct policy_compiled *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->t->nodes[i].id != b->t->nodes[i].id)
+			return false;
+	return true;
+}
+
+/* Node i of a and j of b have the same peers, by node id: one merge over both id orders. */
+static bool peers_equal(const struct policy_compiled *a, size_t i, const struct policy_compiled *b,
+			size_t j, bool same)
+{
+	size_t x = 0, y = 0;
+
+	if (same)
+		return memcmp(a->see + i * a->stride, b->see + j * b->stride,
+			      a->stride * sizeof(*a->see)) == 0;
+	while (x < a->n || y < b->n) {
+		uint64_t ix = x < a->n ? a->byid[x].id : UINT64_MAX;
+		uint64_t iy = y < b->n ? b->byid[y].id : UINT64_MAX;
+		bool sa = false, sb = false;
+
+		if (ix <= iy)
+			sa = policy_compiled_can_see(a, i, a->byid[x++].i);
+		if (iy <= ix)
+			sb = policy_compiled_can_see(b, j, b->byid[y++].i);
+		if (sa != sb)
+			return false;
+	}
+	return true;
+}
+
+static bool node_equal(const struct policy_compiled *a, size_t i, const struct policy_compiled *b,
+		       size_t j, bool same)
+{
+	return i < a->n && j < b->n && json_equal(a->filter[i], b->filter[j]) &&
+	       json_equal(a->ssh[i], b->ssh[j]) && peers_equal(a, i, b, j, same);
+}
+
+int policy_compiled_diff(const struct policy_compiled *a, const struct policy_compiled *b,
+			 uint8_t *changed)
+{
+	bool same = same_nodes(a, b);
+	size_t n = 0;
+
+	for (size_t j = 0; j < b->n; j++) {
+		size_t i = same ? j : find_id(a, b->t->nodes[j].id);
+
+		changed[j] = i == SIZE_MAX || !node_equal(a, i, b, j, same);
+		n += changed[j];
+	}
+	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 bool policy_compiled_node_equal(const struct policy_compiled *a, size_t i,
 				const struct policy_compiled *b, size_t j)
 {
-	size_t x, y;
-
-	if (i >= a->n || j >= b->n || !json_equal(a->filter[i], b->filter[j]) ||
-	    !json_equal(a->ssh[i], b->ssh[j]))
-		return false;
-	/* The same peers, by node id, on both sides. */
-	for (x = 0; x < a->n; x++) {
-		y = find_id(b, a->t->nodes[x].id);
-		if (policy_compiled_can_see(a, i, x) !=
-		    (y != SIZE_MAX && policy_compiled_can_see(b, j, y)))
-			return false;
-	}
-	for (y = 0; y < b->n; y++)
-		if (policy_compiled_can_see(b, j, y) && find_id(a, b->t->nodes[y].id) == SIZE_MAX)
-			return false;
-	return true;
+	return node_equal(a, i, b, j, same_nodes(a, b));
 }

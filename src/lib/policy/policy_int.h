@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -21,22 +22,30 @@ struct arena;
 #define POLICY_CGNAT_HI "100.115.94.0-100.127.255.255"
 #define POLICY_ULA "fd7a:115c:a1e0::/48"
 
-/* A growable array of strings kept unique (insertion order), in an arena. */
+/*
+ * A growable array of strings kept unique (insertion order), in an arena.
+ * Past a few entries a hash index (`ix`, slot = position + 1, 0 empty) keeps
+ * membership O(1): a group of thousands of nodes must not cost n^2.
+ */
 struct policy_strset {
 	const char **v;
 	size_t n;
 	size_t cap;
+	uint32_t *ix;
+	size_t ixcap; /* a power of two, or 0 */
 };
 
 int policy_strset_add(struct arena *a, struct policy_strset *s, const char *str)
 	__attribute__((warn_unused_result));
 bool policy_strset_has(const struct policy_strset *s, const char *str);
 
-/* A growable array of node indexes kept unique. */
+/* A growable array of node indexes kept unique (with the same kind of index). */
 struct policy_nodeset {
 	size_t *v;
 	size_t n;
 	size_t cap;
+	uint32_t *ix;
+	size_t ixcap;
 };
 
 int policy_nodeset_add(struct arena *a, struct policy_nodeset *s, size_t i)
@@ -62,6 +71,21 @@ bool policy_group_has(const struct policy *p, const char *name, const char *logi
  */
 bool policy_alias_has_node(const struct policy *p, const struct policy_topology *t,
 			   const struct policy_alias *a, size_t i);
+
+/*
+ * policy_alias_has_node for every node at once: sets bit i of `bits`
+ * (zeroed, (nnodes + 63) / 64 words) for each node `a` selects. Users,
+ * groups and domains are judged once per user rather than per node, which
+ * is what makes a 10,000-node compile affordable.
+ */
+int policy_alias_node_bits(const struct policy *p, const struct policy_topology *t,
+			   const struct policy_alias *a, uint64_t *bits)
+	__attribute__((warn_unused_result));
+
+static inline bool policy_bit(const uint64_t *bits, size_t i)
+{
+	return (bits[i / 64] >> (i % 64)) & 1u;
+}
 
 /* Formats an address as Tailscale writes it in rules ("100.64.0.1", "fd7a::1"). */
 char *policy_addr_text(struct arena *a, const struct netaddr *addr);
