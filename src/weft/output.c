@@ -543,6 +543,41 @@ static void cli_dns_list(FILE *fp, const char *title, const json_t *a, const cha
 	fprintf(fp, "\n");
 }
 
+/* systemd-resolved: what is set on weft's link, in resolvectl terms, or why nothing is. */
+static void cli_dns_resolved(FILE *fp, const json_t *h)
+{
+	const json_t *rs = json_object_get(h, "Resolved");
+	const char *link = cli_s(rs, "Link"), *set = cli_s(rs, "Settings"),
+		   *err = cli_s(rs, "Error");
+
+	if (json_is_true(json_object_get(rs, "InForce"))) {
+		fprintf(fp,
+			"Weft DNS: on. systemd-resolved sends the tailnet's names to "
+			"100.100.100.100 over %s (resolved mode), set as:\n",
+			link);
+		for (const char *p = set; *p != '\0';) {
+			size_t n = strcspn(p, "\n");
+			fprintf(fp, "  %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		fprintf(fp,
+			"Run 'weft set --accept-dns=false' to give %s back to "
+			"systemd-resolved.\n\n",
+			link);
+	} else if (err[0] != '\0') {
+		fprintf(fp,
+			"Weft DNS: on, but setting %s in systemd-resolved failed (resolved "
+			"mode): %s\nweftd retries every few seconds; 100.100.100.100 answers "
+			"all the same.\n\n",
+			link, err);
+	} else {
+		fprintf(fp,
+			"Weft DNS: on, nothing set on %s in systemd-resolved (resolved mode): "
+			"weft is not running, or there is nothing to route to it.\n\n",
+			link[0] != '\0' ? link : "weft's link");
+	}
+}
+
 static void cli_dns_host(FILE *fp, const json_t *st)
 {
 	const json_t *h = json_object_get(st, "HostDNS");
@@ -553,6 +588,8 @@ static void cli_dns_host(FILE *fp, const json_t *st)
 		fprintf(fp, "Weft DNS: off. The host keeps its own resolver; 100.100.100.100 still "
 			    "answers when asked.\n"
 			    "Run 'weft set --accept-dns' to have the host use it.\n\n");
+	} else if (strcmp(mode, "resolved") == 0) {
+		cli_dns_resolved(fp, h);
 	} else if (json_is_true(json_object_get(h, "Managed"))) {
 		fprintf(fp, "Weft DNS: on. %s points at 100.100.100.100 (%s mode); the original is "
 			    "kept in %s.\n"

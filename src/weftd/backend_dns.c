@@ -21,8 +21,11 @@
 #include "dns/dnstable.h"
 #include "dns/dnstext.h"
 #include "dns/resolvconf.h"
+#include "dns/resolved.h"
 #include "weftd/backend_int.h"
 #include "weftd/dnsd.h"
+#include "weftd/dnsresolved.h"
+#include "weftd/engine.h"
 #include "weftd/state.h"
 
 #define BACKEND_DNS_WATCH_S 5
@@ -58,6 +61,11 @@ int backend_dns_init(struct backend *be, char *err, size_t errlen)
 		log_warnx("dns: cannot look at %s: %s", be->dnsconf.resolv, strerror(-r));
 	log_info("dns: host DNS mode %s (%s)", resolvconf_mode_name(be->dnsconf.mode),
 		 be->dnsconf.why);
+	if (be->dnsconf.mode == RESOLVCONF_MODE_RESOLVED &&
+	    (r = dnsresolved_new(NULL, &be->dnsconf.resolved)) < 0) {
+		snprintf(err, errlen, "cannot set up systemd-resolved support: %s", strerror(-r));
+		return r;
+	}
 	r = dnsd_new(be->base, be->engine, &be->dnsd);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot start the MagicDNS resolver: %s", strerror(-r));
@@ -78,6 +86,11 @@ void backend_dns_free(struct backend *be)
 	be->dns_watch = NULL;
 	if (be->dnsconf.applied)
 		backend_dns_note(be, "restore", dnsconf_restore(&be->dnsconf));
+	if (be->dnsconf.resolved != NULL && dnsresolved_revert(be->dnsconf.resolved) < 0)
+		log_warnx("dns: systemd-resolved: %s keeps weft's settings until it is removed",
+			  dnsresolved_ifname(be->dnsconf.resolved));
+	dnsresolved_free(be->dnsconf.resolved);
+	be->dnsconf.resolved = NULL;
 	dnsd_free(be->dnsd);
 	be->dnsd = NULL;
 }
@@ -120,6 +133,44 @@ static void backend_dns_table(struct backend *be)
 	dnsd_set_table(be->dnsd, t);
 }
 
+static bool backend_self_has_ipv6(const struct backend *be)
+{
+	const struct netmap_node *self = be->nm != NULL ? netmap_self(be->nm) : NULL;
+
+	for (size_t i = 0; self != NULL && i < self->n_addresses; i++)
+		if (self->addresses[i].addr.family == NETADDR_V6)
+			return true;
+	return false;
+}
+
+/*
+ * Resolved mode: the TUN's link in systemd-resolved set from the table, or
+ * reverted. Failures are logged once by dnsresolved and retried by the watch.
+ */
+static void backend_dns_resolved(struct backend *be, bool want)
+{
+	struct resolved_input in = {
+		.table = want ? dnsd_table(be->dnsd) : NULL,
+		.ifname = engine_ifname(be->engine),
+		.accept_dns = state_current(be->st)->prefs.corp_dns,
+		.self_ipv6 = backend_self_has_ipv6(be),
+	};
+	struct resolved_link *l = malloc(sizeof(*l)); /* 40 KiB of domains */
+	int r;
+
+	if (l == NULL) {
+		log_warnx("dns: systemd-resolved: out of memory");
+		return;
+	}
+	r = resolved_plan(&in, l);
+	if (r < 0)
+		log_warnx("dns: systemd-resolved: cannot use interface name `%s' with resolvectl",
+			  in.ifname);
+	else if ((r = dnsresolved_apply(be->dnsconf.resolved, l)) < 0)
+		log_debug("dns: systemd-resolved: will retry: %s", strerror(-r)); /* warned once */
+	free(l);
+}
+
 /* Points the host at us, or puts its own configuration back; true if it found a surprise. */
 static bool backend_dns_host(struct backend *be)
 {
@@ -130,6 +181,10 @@ static bool backend_dns_host(struct backend *be)
 	bool surprise;
 	int r;
 
+	if (be->dnsconf.resolved != NULL) {
+		backend_dns_resolved(be, want);
+		return false;
+	}
 	if (!want) {
 		if (be->dnsconf.applied)
 			backend_dns_note(be, "restore", dnsconf_restore(&be->dnsconf));
@@ -162,6 +217,10 @@ static void backend_dns_watch_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (be->dnsconf.resolved != NULL && dnsresolved_failed(be->dnsconf.resolved)) {
+		(void)backend_dns_host(be); /* resolved was restarting, or resolvectl missing */
+		return;
+	}
 	if (be->dnsconf.applied && backend_dns_host(be)) {
 		backend_dns_table(be);
 		(void)backend_dns_host(be); /* the search list may follow the new table */
@@ -190,15 +249,26 @@ static json_t *backend_dns_endpoints(const struct netendpoint *v, size_t n)
 
 static json_t *backend_dns_host_json(struct backend *be)
 {
+	const struct dnsresolved *rd = be->dnsconf.resolved;
 	struct netendpoint os[DNSTABLE_MAX_UPSTREAMS];
 	size_t n_os = 0;
+	json_t *o;
 
 	if (dnsconf_os_nameservers(&be->dnsconf, os, DNSTABLE_MAX_UPSTREAMS, &n_os) < 0)
 		n_os = 0;
-	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "Mode",
-			 resolvconf_mode_name(be->dnsconf.mode), "Why", be->dnsconf.why, "Path",
-			 be->dnsconf.resolv, "Managed", be->dnsconf.applied, "Backup",
-			 be->dnsconf.backup, "Nameservers", backend_dns_endpoints(os, n_os));
+	o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "Mode",
+		      resolvconf_mode_name(be->dnsconf.mode), "Why", be->dnsconf.why, "Path",
+		      be->dnsconf.resolv, "Managed",
+		      be->dnsconf.applied || (rd != NULL && dnsresolved_in_force(rd)), "Backup",
+		      be->dnsconf.backup, "Nameservers", backend_dns_endpoints(os, n_os));
+	/* Resolved mode: the link, what is set on it (as resolvectl commands), the last failure. */
+	if (o != NULL && rd != NULL)
+		json_object_set_new(
+			o, "Resolved",
+			json_pack("{s:s, s:b, s:s, s:s}", "Link", engine_ifname(be->engine),
+				  "InForce", dnsresolved_in_force(rd), "Settings",
+				  dnsresolved_settings(rd), "Error", dnsresolved_error(rd)));
+	return o;
 }
 
 static bool backend_dns_is_reverse(const char *d)

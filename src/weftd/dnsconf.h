@@ -21,6 +21,8 @@
 /* systemd-resolved's varlink socket: present while it runs. */
 #define DNSCONF_RESOLVED_PROBE "/run/systemd/resolve/io.systemd.Resolve"
 
+struct dnsresolved;
+
 struct dnsconf {
 	char resolv[PATH_MAX];
 	char backup[PATH_MAX];
@@ -29,6 +31,8 @@ struct dnsconf {
 	const char *why;
 	bool applied;	/* our file is in force */
 	char note[256]; /* what the last call did that the log should say */
+	/* Resolved mode: weft's link in systemd-resolved (dnsresolved.h); owned by the user. */
+	struct dnsresolved *resolved;
 };
 
 /* Paths only; nothing is touched. `resolved_probe` NULL = the default. */

@@ -512,6 +512,28 @@ static void test_dns_status(void **state)
 	assert_non_null(strstr(out, "Resolvers:\n  (none: other names get SERVFAIL)\n"));
 	assert_non_null(strstr(out, "Split DNS routes:\n  (none)\n"));
 	free(out);
+	/* systemd-resolved: what is set on the link, as resolvectl commands; or the failure. */
+	out = capture_dns("{\"Ready\":true,\"AcceptDNS\":true,\"HostDNS\":{\"Mode\":\"resolved\","
+			  "\"Managed\":true,\"Resolved\":{\"Link\":\"weft0\",\"InForce\":true,"
+			  "\"Settings\":\"resolvectl dns weft0 100.100.100.100\\nresolvectl domain "
+			  "weft0 ts.example\\n\",\"Error\":\"\"}}}",
+			  false);
+	assert_non_null(strstr(out, "Weft DNS: on. systemd-resolved sends the tailnet's names to "
+				    "100.100.100.100 over weft0 (resolved mode), set as:\n"
+				    "  resolvectl dns weft0 100.100.100.100\n"
+				    "  resolvectl domain weft0 ts.example\n"
+				    "Run 'weft set --accept-dns=false' to give weft0 back"));
+	free(out);
+	out = capture_dns("{\"AcceptDNS\":true,\"HostDNS\":{\"Mode\":\"resolved\","
+			  "\"Resolved\":{\"Link\":\"weft0\",\"InForce\":false,\"Settings\":\"\","
+			  "\"Error\":\"/usr/bin/resolvectl dns: No such file or directory\"}}}",
+			  false);
+	assert_non_null(strstr(out, "setting weft0 in systemd-resolved failed (resolved mode): "
+				    "/usr/bin/resolvectl dns: No such file or directory\n"));
+	free(out);
+	out = capture_dns("{\"AcceptDNS\":true,\"HostDNS\":{\"Mode\":\"resolved\"}}", false);
+	assert_non_null(strstr(out, "nothing set on weft's link in systemd-resolved"));
+	free(out);
 	/* Whatever the daemon sends, it prints something and never crashes. */
 	out = capture_dns("[1, {\"Ready\": \"x\"}]", false);
 	free(out);

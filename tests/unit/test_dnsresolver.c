@@ -15,7 +15,7 @@
 #include "dns/dnsmsg.h"
 #include "dns/dnsresolver.h"
 #include "dns/dnstable.h"
-#include "dns/resolvconf.h"
+#include "dns/resolved.h"
 #include "json/jsonx.h"
 #include "netmap/netmap.h"
 #include "testutil.h"
@@ -266,7 +266,9 @@ static void test_table(void **state)
 	struct dnstable *t = mktable(&rep);
 	struct dnstable_upstreams d = dnstable_default(t);
 	char ep[NETENDPOINT_STRLEN];
-	struct resolvconf_resolved rs;
+	struct resolved_link rs;
+	struct resolved_input in = { .ifname = "weft0", .accept_dns = true };
+	static struct resolved_script sc;
 	char text[8192];
 
 	(void)state;
@@ -284,14 +286,17 @@ static void test_table(void **state)
 	/* base + 64 IPv4 reverse zones + the ULA reverse zone + 2 split routes */
 	assert_int_equal(dnstable_route_count(t), 1 + 64 + 1 + 2);
 	/* systemd-resolved: search domains, every route as ~domain, ~. since the map overrides. */
-	assert_int_equal(resolvconf_resolved_plan(t, 5, &rs), 0);
+	in.table = t;
+	assert_int_equal(resolved_plan(&in, &rs), 0);
+	assert_int_equal(rs.action, RESOLVED_SET);
 	assert_true(rs.default_route);
 	assert_int_equal(rs.n_domains, 2 + 1 + 64 + 1 + 1);
 	assert_string_equal(rs.domains[0].name, "ts.example");
 	assert_false(rs.domains[0].route_only);
 	assert_string_equal(rs.domains[rs.n_domains - 1].name, ".");
 	assert_true(rs.domains[rs.n_domains - 1].route_only);
-	assert_true(resolvconf_resolved_describe(&rs, "weft0", text, sizeof(text)) > 0);
+	assert_int_equal(resolved_script_build(&rs, "/usr/bin/resolvectl", &sc), 0);
+	assert_true(resolved_script_text(&sc, text, sizeof(text)) > 0);
 	assert_non_null(strstr(text, "resolvectl dns weft0 100.100.100.100\n"));
 	assert_non_null(strstr(
 		text, "resolvectl domain weft0 ts.example corp.example ~64.100.in-addr.arpa"));
@@ -313,7 +318,8 @@ static void test_table(void **state)
 		assert_int_equal(d.n, 1);
 		assert_string_equal(netendpoint_format(&d.v[0], ep, sizeof(ep)), "192.168.1.1:53");
 		assert_false(dnstable_overrides_os(t));
-		assert_int_equal(resolvconf_resolved_plan(t, 5, &rs), 0);
+		in.table = t;
+		assert_int_equal(resolved_plan(&in, &rs), 0);
 		assert_false(rs.default_route);
 		assert_int_equal(rs.n_domains, 1 + 64 + 1);
 		dnstable_free(t);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dns/dnsmsg.h"
 #include "dns/dnstable.h"
 #include "dns/resolvconf.h"
 
@@ -19,7 +18,7 @@ const char *resolvconf_mode_name(enum resolvconf_mode m)
 	case RESOLVCONF_MODE_DIRECT:
 		return "direct";
 	case RESOLVCONF_MODE_RESOLVED:
-		return "systemd-resolved";
+		return "resolved";
 	case RESOLVCONF_MODE_UNMANAGED:
 		return "unmanaged";
 	}
@@ -261,95 +260,4 @@ void resolvconf_plan_restore(const struct resolvconf_files *f, struct resolvconf
 		p->remove_backup = true;
 		p->note = "resolv.conf was changed by another program: leaving it as it is";
 	}
-}
-
-/* A domain as resolved wants it: lower case, no trailing dot. */
-static int resolvconf_domain(const char *in, char out[static RESOLVCONF_DOMAIN_MAX])
-{
-	struct dnsmsg_name n;
-	char text[DNSMSG_TEXT_MAX];
-	size_t len;
-
-	if (dnsmsg_name_from_text(in, &n) < 0)
-		return -EINVAL;
-	dnsmsg_name_lower(&n);
-	dnsmsg_name_to_text(&n, text, sizeof(text));
-	len = strlen(text);
-	if (len > 1)
-		text[--len] = '\0';
-	if (len >= RESOLVCONF_DOMAIN_MAX)
-		return -EINVAL;
-	memcpy(out, text, len + 1);
-	return 0;
-}
-
-static int resolvconf_resolved_add(struct resolvconf_resolved *p, const char *name, bool route_only)
-{
-	char d[RESOLVCONF_DOMAIN_MAX];
-
-	if (resolvconf_domain(name, d) < 0)
-		return 0;
-	for (size_t i = 0; i < p->n_domains; i++)
-		if (strcmp(p->domains[i].name, d) == 0)
-			return 0; /* a search domain routes as well */
-	if (p->n_domains == RESOLVCONF_RESOLVED_MAX_DOMAINS)
-		return -E2BIG;
-	memcpy(p->domains[p->n_domains].name, d, sizeof(d));
-	p->domains[p->n_domains++].route_only = route_only;
-	return 0;
-}
-
-int resolvconf_resolved_plan(const struct dnstable *t, int ifindex, struct resolvconf_resolved *out)
-{
-	int r = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->ifindex = ifindex;
-	out->dns[0] = dnstable_quad100_v4;
-	out->n_dns = 1;
-	out->llmnr = "no";
-	out->mdns = "no";
-	for (size_t i = 0; r == 0 && i < dnstable_search_count(t); i++)
-		r = resolvconf_resolved_add(out, dnstable_search_at(t, i), false);
-	for (size_t i = 0; r == 0 && i < dnstable_route_count(t); i++)
-		r = resolvconf_resolved_add(out, dnstable_route_at(t, i).domain, true);
-	if (dnstable_overrides_os(t)) {
-		out->default_route = true;
-		if (r == 0)
-			r = resolvconf_resolved_add(out, ".", true);
-	}
-	return r;
-}
-
-int resolvconf_resolved_describe(const struct resolvconf_resolved *p, const char *ifname, char *buf,
-				 size_t cap)
-{
-	size_t o = 0;
-	int w;
-
-#define RESOLVCONF_PUT(...)                                  \
-	do {                                                 \
-		w = snprintf(buf + o, cap - o, __VA_ARGS__); \
-		if (w < 0 || (size_t)w >= cap - o)           \
-			return -ENOSPC;                      \
-		o += (size_t)w;                              \
-	} while (0)
-
-	if (cap == 0)
-		return -ENOSPC;
-	buf[0] = '\0';
-	RESOLVCONF_PUT("resolvectl dns %s", ifname);
-	for (size_t i = 0; i < p->n_dns; i++) {
-		char a[NETADDR_STRLEN];
-		RESOLVCONF_PUT(" %s", netaddr_format(&p->dns[i], a, sizeof(a)));
-	}
-	RESOLVCONF_PUT("\nresolvectl domain %s", ifname);
-	for (size_t i = 0; i < p->n_domains; i++)
-		RESOLVCONF_PUT(" %s%s", p->domains[i].route_only ? "~" : "", p->domains[i].name);
-	RESOLVCONF_PUT("\nresolvectl default-route %s %s\n", ifname,
-		       p->default_route ? "yes" : "no");
-	RESOLVCONF_PUT("resolvectl llmnr %s %s\nresolvectl mdns %s %s\n", ifname, p->llmnr, ifname,
-		       p->mdns);
-#undef RESOLVCONF_PUT
-	return (int)o;
 }

@@ -4,8 +4,8 @@
  * mode fits the host (resolv.conf written directly, systemd-resolved, or hands
  * off), the managed resolv.conf text and how to recognise it, what to do at
  * apply, restore and start after a crash given the files as they are, reading
- * the host's own nameservers, and the per-link settings for systemd-resolved
- * as data. The file and D-Bus I/O is the daemon's (src/weftd/dnsconf.c).
+ * the host's own nameservers. The file I/O is the daemon's
+ * (src/weftd/dnsconf.c); systemd-resolved's link settings are dns/resolved's.
  */
 #ifndef WEFT_DNS_RESOLVCONF_H
 #define WEFT_DNS_RESOLVCONF_H
@@ -106,36 +106,5 @@ void resolvconf_plan_apply(const struct resolvconf_files *f, const char *managed
 			   struct resolvconf_plan *p);
 /* On `weft down`, on exit, and when --accept-dns is turned off. */
 void resolvconf_plan_restore(const struct resolvconf_files *f, struct resolvconf_plan *p);
-
-/*
- * systemd-resolved: what weft sets on its link. Over D-Bus
- * (org.freedesktop.resolve1.Manager) these are SetLinkDNS, SetLinkDomains,
- * SetLinkDefaultRoute, SetLinkLLMNR and SetLinkMulticastDNS on `ifindex`, and
- * RevertLink to undo them.
- */
-struct resolvconf_resolved_domain {
-	char name[RESOLVCONF_DOMAIN_MAX]; /* no trailing dot; "." for the root */
-	bool route_only;		  /* resolvectl's "~domain": routes, not searched */
-};
-
-#define RESOLVCONF_RESOLVED_MAX_DOMAINS 160
-
-struct resolvconf_resolved {
-	int ifindex;
-	struct netaddr dns[2];
-	size_t n_dns;
-	struct resolvconf_resolved_domain domains[RESOLVCONF_RESOLVED_MAX_DOMAINS];
-	size_t n_domains;
-	bool default_route; /* send every name not routed elsewhere to us */
-	const char *llmnr;  /* "no" */
-	const char *mdns;   /* "no" */
-};
-
-/* -E2BIG if the table has more domains than fit (the plan then holds the first ones). */
-int resolvconf_resolved_plan(const struct dnstable *t, int ifindex, struct resolvconf_resolved *out)
-	__attribute__((warn_unused_result));
-/* The same as resolvectl(1) commands, for `weft dns status` and the logs. */
-int resolvconf_resolved_describe(const struct resolvconf_resolved *p, const char *ifname, char *buf,
-				 size_t cap) __attribute__((warn_unused_result));
 
 #endif
