@@ -8,10 +8,12 @@ set -eu
 # Build: compilers, meson/ninja, the libraries docs/ARCHITECTURE.md lists.
 BUILD="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
   libsodium-dev libssl-dev libb2-dev libevent-dev libjansson-dev libsqlite3-dev
-  libmnl-dev libyaml-dev libcmocka-dev libcurl4-openssl-dev libldns-dev"
-# Tests: real peers and tools for the network-namespace tests and the benchmarks.
+  libmnl-dev libyaml-dev libcmocka-dev libcurl4-openssl-dev libldns-dev libpq-dev"
+# Tests: real peers and tools for the network-namespace tests and the benchmarks;
+# postgresql for the PostgreSQL store tests, which start a throwaway cluster of their
+# own (tests/tools/pg_cluster.sh) and never use the system's.
 TEST="wireguard-tools wireguard-go iperf3 iproute2 iputils-ping nftables jq python3 procps
-  psmisc coreutils openssl curl dnsmasq-base dnsperf"
+  psmisc coreutils openssl curl dnsmasq-base dnsperf postgresql util-linux"
 
 missing=""
 for p in $BUILD $TEST; do

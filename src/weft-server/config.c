@@ -532,6 +532,48 @@ int srv_config_split_hostport(const char *s, char *host, size_t hostlen, uint16_
 	return 0;
 }
 
+static const char *const pg_sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca",
+					    "verify-full" };
+
+const char *srv_config_pg_sslmode(const struct srv_config *c)
+{
+	bool on;
+
+	if (c->pg_ssl == NULL)
+		return NULL;
+	/* Headscale's true/false; true asks for TLS outright (libpq's `prefer' would fall back). */
+	if (numparse_bool(c->pg_ssl, &on) == 0)
+		return on ? "require" : "disable";
+	for (size_t i = 0; i < sizeof(pg_sslmodes) / sizeof(pg_sslmodes[0]); i++)
+		if (strcmp(c->pg_ssl, pg_sslmodes[i]) == 0)
+			return pg_sslmodes[i];
+	return NULL;
+}
+
+/* database.type: postgres needs where and which database; the rest has defaults. */
+static int cfg_check_postgres(struct cfg_ctx *x)
+{
+	const struct srv_config *c = x->c;
+
+	if (c->pg_host == NULL)
+		return cfg_fail(x, cfg_line2(x, "database.type", "database.postgres.host"),
+				"`database.type: postgres' needs `database.postgres.host' (a host "
+				"name, an address, or a unix-socket directory such as "
+				"/var/run/postgresql)");
+	if (c->pg_name == NULL)
+		return cfg_fail(x, cfg_line2(x, "database.type", "database.postgres.name"),
+				"`database.type: postgres' needs `database.postgres.name'");
+	if (c->pg_port == 0 || c->pg_port > 65535)
+		return cfg_fail(x, cfg_line(x, "database.postgres.port"),
+				"`database.postgres.port': %u is not a port (1-65535)", c->pg_port);
+	if (c->pg_ssl != NULL && srv_config_pg_sslmode(c) == NULL)
+		return cfg_fail(x, cfg_line(x, "database.postgres.ssl"),
+				"`database.postgres.ssl': `%s' is not true, false, or an sslmode "
+				"(disable, allow, prefer, require, verify-ca, verify-full)",
+				c->pg_ssl);
+	return 0;
+}
+
 static int cfg_check_listen(struct cfg_ctx *x, const char *key, const char *v)
 {
 	char host[NETADDR_STRLEN];
@@ -584,9 +626,8 @@ static int cfg_validate(struct cfg_ctx *x)
 	if (c->db_type == SRV_DB_SQLITE && c->sqlite_path == NULL)
 		return cfg_fail(x, cfg_line(x, "database.sqlite.path"),
 				"`database.sqlite.path' must not be empty");
-	if (c->db_type == SRV_DB_POSTGRES)
-		return cfg_fail(x, cfg_line(x, "database.type"),
-				"`database.type: postgres' is not available in this version: use sqlite");
+	if (c->db_type == SRV_DB_POSTGRES && (r = cfg_check_postgres(x)) < 0)
+		return r;
 	if (c->magic_dns && c->base_domain == NULL)
 		return cfg_fail(x, cfg_line2(x, "dns.magic_dns", "dns.base_domain"),
 				"`dns.magic_dns' needs `dns.base_domain'");
@@ -649,6 +690,8 @@ void srv_config_free(struct srv_config *c)
 	/* Checked before any &c->field is formed: that is undefined on NULL. */
 	if (c == NULL)
 		return;
+	if (c->pg_pass != NULL)
+		mem_wipe(c->pg_pass, strlen(c->pg_pass));
 	cfg_free_strings(c);
 	if (c->cli_api_key != NULL) {
 		mem_wipe(c->cli_api_key, strlen(c->cli_api_key));
@@ -889,6 +932,13 @@ char *srv_config_dump(const struct srv_config *c)
 	buf_printf(&w, "database:\n  type: %s\n  sqlite:\n", dbtype_names[c->db_type]);
 	dump_str(&w, "    ", "path", c->sqlite_path);
 	buf_printf(&w, "    write_ahead_log: %s\n", c->sqlite_wal ? "true" : "false");
+	buf_put_str(&w, "  postgres:\n");
+	dump_str(&w, "    ", "host", c->pg_host);
+	buf_printf(&w, "    port: %u\n", c->pg_port);
+	dump_str(&w, "    ", "name", c->pg_name);
+	dump_str(&w, "    ", "user", c->pg_user);
+	buf_printf(&w, "    pass: \"%s\"\n", c->pg_pass ? "<set>" : "");
+	dump_str(&w, "    ", "ssl", c->pg_ssl);
 	buf_printf(&w, "dns:\n  magic_dns: %s\n", c->magic_dns ? "true" : "false");
 	dump_str(&w, "  ", "base_domain", c->base_domain);
 	buf_printf(&w, "  override_local_dns: %s\n", c->override_local_dns ? "true" : "false");

@@ -82,7 +82,7 @@ struct srv_config {
 	uint32_t pg_port;
 	char *pg_name;
 	char *pg_user;
-	char *pg_pass;
+	char *pg_pass; /* secret: wiped by srv_config_free, never dumped or logged */
 	char *pg_ssl;
 
 	bool magic_dns;
@@ -136,6 +136,11 @@ int srv_config_load(const char *path, struct srv_config **out, char err[static S
 void srv_config_free(struct srv_config *c);
 /* The effective configuration as YAML, secrets elided (`weft-server configtest --dump`). */
 char *srv_config_dump(const struct srv_config *c);
+/*
+ * database.postgres.ssl as libpq's sslmode: false is "disable", true is
+ * "require", an sslmode name is itself; NULL when unset (libpq's default).
+ */
+const char *srv_config_pg_sslmode(const struct srv_config *c);
 /* Host and port of an "addr:port" / "[v6]:port" / ":port" listen address. */
 int srv_config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
 	__attribute__((warn_unused_result));

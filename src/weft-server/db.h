@@ -2,10 +2,10 @@
 /*
  * db: weft-server's store interface. The records below are what persists;
  * the server keeps them in memory (state.c) and writes through this
- * interface. One backend today (db_sqlite.c, the embedded default); the
- * schema (db_schema.c) is plain SQL kept portable for a PostgreSQL backend.
- * Every call is synchronous and timed: the server runs it on its loop and
- * reports the latency in /metrics.
+ * interface. Two backends behind it, chosen by database.type at db_open:
+ * db_sqlite.c (the embedded default) and db_pg.c (PostgreSQL), both running
+ * the one schema of db_schema.c. Every call is synchronous and timed: the
+ * server runs it on its loop and reports the latency in /metrics.
  */
 #ifndef WEFT_SERVER_DB_H
 #define WEFT_SERVER_DB_H
@@ -99,13 +99,20 @@ struct db_stats {
 };
 extern const double db_latency_bounds_ms[DB_LATENCY_BUCKETS - 1];
 
-/* Opens (creating if needed, mode 0600) and migrates the database. err gets one line. */
+/*
+ * Opens the store cfg->db_type names and migrates it: a SQLite file is created
+ * if needed (mode 0600); a PostgreSQL database must exist, its tables are
+ * created. A store with a newer schema than this build knows is -EPROTO.
+ * err gets one line.
+ */
 int db_open(const struct srv_config *cfg, struct db **out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 void db_close(struct db *db);
 const struct db_stats *db_get_stats(const struct db *db);
 /* The schema version after migrations. */
 int db_schema_version(const struct db *db);
+/* What messages name the store by: its file, or `"NAME" on HOST:PORT' (never a password). */
+const char *db_location(const struct db *db);
 
 int db_begin(struct db *db) __attribute__((warn_unused_result));
 int db_commit(struct db *db) __attribute__((warn_unused_result));
@@ -146,11 +153,15 @@ int db_policy_get(struct db *db, char **data, int64_t *updated)
 int db_policy_set(struct db *db, const char *data, int64_t now)
 	__attribute__((warn_unused_result));
 
-/* Migrations (db_schema.c): version N's SQL turns schema N-1 into N. */
+/*
+ * Migrations (db_schema.c): version N's SQL turns schema N-1 into N. Each is
+ * written once and expanded for each backend's dialect.
+ */
 struct db_migration {
 	int version;
 	const char *name;
-	const char *sql;
+	const char *sqlite;
+	const char *pg;
 };
 extern const struct db_migration db_migrations[];
 extern const size_t db_n_migrations;

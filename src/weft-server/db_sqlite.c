@@ -4,6 +4,7 @@
  * (a commit is durable once the WAL is synced at checkpoint; a crash loses at
  * most the last moments, never consistency), foreign keys on, every
  * statement prepared once and reused, every call timed for /metrics.
+ * db.c reaches it through db_sqlite_open and its operation table.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,19 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <sqlite3.h>
 
 #include "core/atomicfile.h"
 #include "core/clock.h"
-#include "core/mem.h"
-#include "json/jsonx.h"
 #include "weft-server/config.h"
-#include "weft-server/db.h"
-
-#define DB_LIST_MAX 1024 /* items in a stored JSON list */
-
-const double db_latency_bounds_ms[DB_LATENCY_BUCKETS - 1] = { 0.1, 0.5, 1, 5, 10, 50, 100 };
+#include "weft-server/db_backend.h"
 
 enum db_stmt {
 	S_BEGIN,
@@ -83,51 +77,15 @@ static const char *const db_sql[S_COUNT] = {
 	[S_POLICY_SET] = "INSERT INTO policies (data, updated_at) VALUES (?1, ?2)",
 };
 
-struct db {
+struct db_sqlite {
+	struct db base; /* first: db.c hands us &base */
 	sqlite3 *h;
 	sqlite3_stmt *st[S_COUNT];
-	struct db_stats stats;
-	int version;
 };
 
-void db_preauthkey_clear(struct db_preauthkey *k)
+static struct db_sqlite *sq(struct db *db)
 {
-	jsonx_strv_free(k->tags);
-	k->tags = NULL;
-	k->n_tags = 0;
-}
-
-void db_node_clear(struct db_node *n)
-{
-	free(n->endpoints);
-	jsonx_strv_free(n->tags);
-	free(n->routes_advertised);
-	free(n->routes_approved);
-	memset(n, 0, sizeof(*n));
-}
-
-const struct db_stats *db_get_stats(const struct db *db)
-{
-	return &db->stats;
-}
-
-int db_schema_version(const struct db *db)
-{
-	return db->version;
-}
-
-static void db_account(struct db *db, uint64_t start, bool ok)
-{
-	uint64_t ns = clock_mono_ns() - start;
-	double ms = (double)ns / 1e6;
-	size_t b = 0;
-
-	while (b < DB_LATENCY_BUCKETS - 1 && ms > db_latency_bounds_ms[b])
-		b++;
-	db->stats.calls++;
-	db->stats.errors += !ok;
-	db->stats.total_ns += ns;
-	db->stats.bucket[b]++;
+	return (struct db_sqlite *)db;
 }
 
 /* SQLite's result code to an errno. */
@@ -149,7 +107,7 @@ static int db_errno(int rc)
 }
 
 /* Runs a prepared statement that returns no rows; resets it. */
-static int db_exec_stmt(struct db *db, sqlite3_stmt *s)
+static int db_exec_stmt(struct db_sqlite *db, sqlite3_stmt *s)
 {
 	uint64_t t0 = clock_mono_ns();
 	int rc = sqlite3_step(s);
@@ -157,11 +115,11 @@ static int db_exec_stmt(struct db *db, sqlite3_stmt *s)
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	db_account(db, t0, r == 0);
+	db_account(&db->base, t0, r == 0);
 	return r;
 }
 
-static int db_exec_changes(struct db *db, sqlite3_stmt *s)
+static int db_exec_changes(struct db_sqlite *db, sqlite3_stmt *s)
 {
 	int r = db_exec_stmt(db, s);
 
@@ -170,142 +128,22 @@ static int db_exec_changes(struct db *db, sqlite3_stmt *s)
 	return r;
 }
 
-int db_begin(struct db *db)
+static int sq_begin(struct db *base)
 {
+	struct db_sqlite *db = sq(base);
 	return db_exec_stmt(db, db->st[S_BEGIN]);
 }
 
-int db_commit(struct db *db)
+static int sq_commit(struct db *base)
 {
+	struct db_sqlite *db = sq(base);
 	return db_exec_stmt(db, db->st[S_COMMIT]);
 }
 
-void db_rollback(struct db *db)
+static void sq_rollback(struct db *base)
 {
+	struct db_sqlite *db = sq(base);
 	(void)db_exec_stmt(db, db->st[S_ROLLBACK]);
-}
-
-/* ---- JSON list columns ----------------------------------------------------------------- */
-
-static char *db_strv_json(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	char *s;
-
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	s = a ? json_dumps(a, JSON_COMPACT) : NULL;
-	json_decref(a);
-	return s;
-}
-
-static char *db_prefixes_json(const struct netprefix *p, size_t n)
-{
-	json_t *a = json_array();
-	char buf[NETPREFIX_STRLEN], *s;
-
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(netprefix_format(&p[i], buf, sizeof(buf))));
-	s = a ? json_dumps(a, JSON_COMPACT) : NULL;
-	json_decref(a);
-	return s;
-}
-
-static char *db_endpoints_json(const struct netendpoint *e, size_t n)
-{
-	json_t *a = json_array();
-	char buf[NETENDPOINT_STRLEN], *s;
-
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a,
-				      json_string(netendpoint_format(&e[i], buf, sizeof(buf))));
-	s = a ? json_dumps(a, JSON_COMPACT) : NULL;
-	json_decref(a);
-	return s;
-}
-
-/* A column's JSON list of strings, each passed to fn; a damaged value is -EIO. */
-static int db_list_each(const unsigned char *text, int (*fn)(void *arg, const char *s), void *arg)
-{
-	struct jsonx_err jerr;
-	json_t *a;
-	size_t i;
-	json_t *v;
-	int r = 0;
-
-	if (text == NULL)
-		return 0;
-	if (jsonx_load(text, strlen((const char *)text), &a, &jerr) < 0)
-		return -EIO;
-	if (!json_is_array(a) || json_array_size(a) > DB_LIST_MAX) {
-		json_decref(a);
-		return -EIO;
-	}
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) || (r = fn(arg, json_string_value(v))) < 0) {
-			r = r < 0 ? r : -EIO;
-			break;
-		}
-	}
-	json_decref(a);
-	return r;
-}
-
-struct db_strv_acc {
-	char ***v;
-	size_t *n;
-};
-
-static int db_strv_add(void *arg, const char *s)
-{
-	struct db_strv_acc *acc = arg;
-	char **nv = mem_reallocarray(*acc->v, *acc->n + 2, sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	*acc->v = nv;
-	if ((nv[*acc->n] = strdup(s)) == NULL)
-		return -ENOMEM;
-	nv[++*acc->n] = NULL;
-	return 0;
-}
-
-struct db_prefix_acc {
-	struct netprefix **v;
-	size_t *n;
-};
-
-static int db_prefix_add(void *arg, const char *s)
-{
-	struct db_prefix_acc *acc = arg;
-	struct netprefix *nv = mem_reallocarray(*acc->v, *acc->n + 1, sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	*acc->v = nv;
-	if (netprefix_parse(s, &nv[*acc->n]) < 0)
-		return -EIO;
-	(*acc->n)++;
-	return 0;
-}
-
-struct db_ep_acc {
-	struct netendpoint **v;
-	size_t *n;
-};
-
-static int db_ep_add(void *arg, const char *s)
-{
-	struct db_ep_acc *acc = arg;
-	struct netendpoint *nv = mem_reallocarray(*acc->v, *acc->n + 1, sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	*acc->v = nv;
-	if (netendpoint_parse(s, &nv[*acc->n]) < 0)
-		return -EIO;
-	(*acc->n)++;
-	return 0;
 }
 
 /* ---- binding helpers ------------------------------------------------------------------- */
@@ -335,6 +173,11 @@ static int db_bind_addr(sqlite3_stmt *s, int i, const struct netaddr *a)
 	if (a->family == NETADDR_NONE)
 		return sqlite3_bind_null(s, i);
 	return db_bind_text(s, i, netaddr_format(a, buf, sizeof(buf)));
+}
+
+static const char *sq_col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
 }
 
 static void db_col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
@@ -373,8 +216,9 @@ static void db_user_bind(sqlite3_stmt *s, const struct db_user *u)
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)u->id);
 }
 
-int db_user_insert(struct db *db, struct db_user *u)
+static int sq_user_insert(struct db *base, struct db_user *u)
 {
+	struct db_sqlite *db = sq(base);
 	int r;
 
 	db_user_bind(db->st[S_USER_INSERT], u);
@@ -383,20 +227,22 @@ int db_user_insert(struct db *db, struct db_user *u)
 	return r;
 }
 
-int db_user_update(struct db *db, const struct db_user *u)
+static int sq_user_update(struct db *base, const struct db_user *u)
 {
+	struct db_sqlite *db = sq(base);
 	db_user_bind(db->st[S_USER_UPDATE], u);
 	return db_exec_changes(db, db->st[S_USER_UPDATE]);
 }
 
-static int db_delete(struct db *db, enum db_stmt st, uint64_t id)
+static int db_delete(struct db_sqlite *db, enum db_stmt st, uint64_t id)
 {
 	sqlite3_bind_int64(db->st[st], 1, (sqlite3_int64)id);
 	return db_exec_changes(db, db->st[st]);
 }
 
-int db_user_delete(struct db *db, uint64_t id)
+static int sq_user_delete(struct db *base, uint64_t id)
 {
+	struct db_sqlite *db = sq(base);
 	return db_delete(db, S_USER_DELETE, id);
 }
 
@@ -410,14 +256,15 @@ static void db_pak_bind(sqlite3_stmt *s, const struct db_preauthkey *k)
 	sqlite3_bind_int(s, 4, k->reusable);
 	sqlite3_bind_int(s, 5, k->ephemeral);
 	sqlite3_bind_int(s, 6, k->used);
-	db_bind_owned(s, 7, db_strv_json(k->tags, k->n_tags));
+	db_bind_owned(s, 7, db_json_strv(k->tags, k->n_tags));
 	sqlite3_bind_int64(s, 8, k->expiration);
 	sqlite3_bind_int64(s, 9, k->created);
 	sqlite3_bind_int64(s, 10, (sqlite3_int64)k->id);
 }
 
-int db_preauthkey_insert(struct db *db, struct db_preauthkey *k)
+static int sq_preauthkey_insert(struct db *base, struct db_preauthkey *k)
 {
+	struct db_sqlite *db = sq(base);
 	int r;
 
 	db_pak_bind(db->st[S_PAK_INSERT], k);
@@ -426,14 +273,16 @@ int db_preauthkey_insert(struct db *db, struct db_preauthkey *k)
 	return r;
 }
 
-int db_preauthkey_update(struct db *db, const struct db_preauthkey *k)
+static int sq_preauthkey_update(struct db *base, const struct db_preauthkey *k)
 {
+	struct db_sqlite *db = sq(base);
 	db_pak_bind(db->st[S_PAK_UPDATE], k);
 	return db_exec_changes(db, db->st[S_PAK_UPDATE]);
 }
 
-int db_preauthkey_delete(struct db *db, uint64_t id)
+static int sq_preauthkey_delete(struct db *base, uint64_t id)
 {
+	struct db_sqlite *db = sq(base);
 	return db_delete(db, S_PAK_DELETE, id);
 }
 
@@ -449,8 +298,9 @@ static void db_api_bind(sqlite3_stmt *s, const struct db_apikey *k)
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)k->id);
 }
 
-int db_apikey_insert(struct db *db, struct db_apikey *k)
+static int sq_apikey_insert(struct db *base, struct db_apikey *k)
 {
+	struct db_sqlite *db = sq(base);
 	int r;
 
 	db_api_bind(db->st[S_API_INSERT], k);
@@ -459,14 +309,16 @@ int db_apikey_insert(struct db *db, struct db_apikey *k)
 	return r;
 }
 
-int db_apikey_update(struct db *db, const struct db_apikey *k)
+static int sq_apikey_update(struct db *base, const struct db_apikey *k)
 {
+	struct db_sqlite *db = sq(base);
 	db_api_bind(db->st[S_API_UPDATE], k);
 	return db_exec_changes(db, db->st[S_API_UPDATE]);
 }
 
-int db_apikey_delete(struct db *db, uint64_t id)
+static int sq_apikey_delete(struct db *base, uint64_t id)
 {
+	struct db_sqlite *db = sq(base);
 	return db_delete(db, S_API_DELETE, id);
 }
 
@@ -482,10 +334,10 @@ static void db_node_bind(sqlite3_stmt *s, const struct db_node *n)
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)n->user_id);
 	db_bind_addr(s, 7, &n->ipv4);
 	db_bind_addr(s, 8, &n->ipv6);
-	db_bind_owned(s, 9, db_endpoints_json(n->endpoints, n->n_endpoints));
+	db_bind_owned(s, 9, db_json_endpoints(n->endpoints, n->n_endpoints));
 	sqlite3_bind_int64(s, 10, n->relay_home);
 	db_bind_text(s, 11, n->os);
-	db_bind_owned(s, 12, db_strv_json(n->tags, n->n_tags));
+	db_bind_owned(s, 12, db_json_strv(n->tags, n->n_tags));
 	if (n->auth_key_id != 0)
 		sqlite3_bind_int64(s, 13, (sqlite3_int64)n->auth_key_id);
 	else
@@ -495,13 +347,14 @@ static void db_node_bind(sqlite3_stmt *s, const struct db_node *n)
 	sqlite3_bind_int64(s, 16, n->expiry);
 	sqlite3_bind_int64(s, 17, n->last_seen);
 	sqlite3_bind_int64(s, 18, n->created);
-	db_bind_owned(s, 19, db_prefixes_json(n->routes_advertised, n->n_routes_advertised));
-	db_bind_owned(s, 20, db_prefixes_json(n->routes_approved, n->n_routes_approved));
+	db_bind_owned(s, 19, db_json_prefixes(n->routes_advertised, n->n_routes_advertised));
+	db_bind_owned(s, 20, db_json_prefixes(n->routes_approved, n->n_routes_approved));
 	sqlite3_bind_int64(s, 21, (sqlite3_int64)n->id);
 }
 
-int db_node_insert(struct db *db, struct db_node *n)
+static int sq_node_insert(struct db *base, struct db_node *n)
 {
+	struct db_sqlite *db = sq(base);
 	int r;
 
 	db_node_bind(db->st[S_NODE_INSERT], n);
@@ -510,21 +363,24 @@ int db_node_insert(struct db *db, struct db_node *n)
 	return r;
 }
 
-int db_node_update(struct db *db, const struct db_node *n)
+static int sq_node_update(struct db *base, const struct db_node *n)
 {
+	struct db_sqlite *db = sq(base);
 	db_node_bind(db->st[S_NODE_UPDATE], n);
 	return db_exec_changes(db, db->st[S_NODE_UPDATE]);
 }
 
-int db_node_delete(struct db *db, uint64_t id)
+static int sq_node_delete(struct db *base, uint64_t id)
 {
+	struct db_sqlite *db = sq(base);
 	return db_delete(db, S_NODE_DELETE, id);
 }
 
 /* ---- policy ----------------------------------------------------------------------------- */
 
-int db_policy_get(struct db *db, char **data, int64_t *updated)
+static int sq_policy_get(struct db *base, char **data, int64_t *updated)
 {
+	struct db_sqlite *db = sq(base);
 	sqlite3_stmt *s = db->st[S_POLICY_GET];
 	uint64_t t0 = clock_mono_ns();
 	int rc = sqlite3_step(s), r = 0;
@@ -540,12 +396,13 @@ int db_policy_get(struct db *db, char **data, int64_t *updated)
 		r = db_errno(rc);
 	}
 	sqlite3_reset(s);
-	db_account(db, t0, r == 0);
+	db_account(&db->base, t0, r == 0);
 	return r;
 }
 
-int db_policy_set(struct db *db, const char *data, int64_t now)
+static int sq_policy_set(struct db *base, const char *data, int64_t now)
 {
+	struct db_sqlite *db = sq(base);
 	db_bind_text(db->st[S_POLICY_SET], 1, data);
 	sqlite3_bind_int64(db->st[S_POLICY_SET], 2, now);
 	return db_exec_stmt(db, db->st[S_POLICY_SET]);
@@ -554,7 +411,7 @@ int db_policy_set(struct db *db, const char *data, int64_t now)
 /* ---- load ------------------------------------------------------------------------------- */
 
 /* Runs a SELECT, handing each row to fn. */
-static int db_select(struct db *db, const char *sql, int (*fn)(struct db *db, sqlite3_stmt *s,
+static int db_select(struct db_sqlite *db, const char *sql, int (*fn)(sqlite3_stmt *s,
 							       const struct db_load_cb *cb,
 							       void *arg),
 		     const struct db_load_cb *cb, void *arg)
@@ -565,7 +422,7 @@ static int db_select(struct db *db, const char *sql, int (*fn)(struct db *db, sq
 	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK)
 		return -EIO;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if ((r = fn(db, s, cb, arg)) < 0)
+		if ((r = fn(s, cb, arg)) < 0)
 			break;
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_errno(rc);
@@ -573,7 +430,7 @@ static int db_select(struct db *db, const char *sql, int (*fn)(struct db *db, sq
 	return r;
 }
 
-static int db_load_user(struct db *db, sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
+static int db_load_user(sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
 {
 	struct db_user u = { 0 };
 
@@ -585,10 +442,9 @@ static int db_load_user(struct db *db, sqlite3_stmt *s, const struct db_load_cb 
 	return cb->user(arg, &u);
 }
 
-static int db_load_pak(struct db *db, sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
+static int db_load_pak(sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
 {
 	struct db_preauthkey k = { 0 };
-	struct db_strv_acc acc = { &k.tags, &k.n_tags };
 	int r;
 
 	k.id = (uint64_t)sqlite3_column_int64(s, 0);
@@ -600,7 +456,7 @@ static int db_load_pak(struct db *db, sqlite3_stmt *s, const struct db_load_cb *
 	k.reusable = sqlite3_column_int(s, 4) != 0;
 	k.ephemeral = sqlite3_column_int(s, 5) != 0;
 	k.used = sqlite3_column_int(s, 6) != 0;
-	if ((r = db_list_each(sqlite3_column_text(s, 7), db_strv_add, &acc)) < 0) {
+	if ((r = db_json_strv_parse(sq_col_text(s, 7), &k.tags, &k.n_tags)) < 0) {
 		db_preauthkey_clear(&k);
 		return r;
 	}
@@ -609,7 +465,7 @@ static int db_load_pak(struct db *db, sqlite3_stmt *s, const struct db_load_cb *
 	return cb->preauthkey(arg, &k);
 }
 
-static int db_load_api(struct db *db, sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
+static int db_load_api(sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
 {
 	struct db_apikey k = { 0 };
 
@@ -624,13 +480,9 @@ static int db_load_api(struct db *db, sqlite3_stmt *s, const struct db_load_cb *
 	return cb->apikey(arg, &k);
 }
 
-static int db_load_node(struct db *db, sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
+static int db_load_node(sqlite3_stmt *s, const struct db_load_cb *cb, void *arg)
 {
 	struct db_node n = { 0 };
-	struct db_ep_acc ep = { &n.endpoints, &n.n_endpoints };
-	struct db_strv_acc tags = { &n.tags, &n.n_tags };
-	struct db_prefix_acc adv = { &n.routes_advertised, &n.n_routes_advertised };
-	struct db_prefix_acc appr = { &n.routes_approved, &n.n_routes_approved };
 	int r;
 
 	n.id = (uint64_t)sqlite3_column_int64(s, 0);
@@ -641,11 +493,11 @@ static int db_load_node(struct db *db, sqlite3_stmt *s, const struct db_load_cb 
 	db_col_str(s, 5, n.given_name, sizeof(n.given_name));
 	n.user_id = (uint64_t)sqlite3_column_int64(s, 6);
 	if ((r = db_col_addr(s, 7, &n.ipv4)) < 0 || (r = db_col_addr(s, 8, &n.ipv6)) < 0 ||
-	    (r = db_list_each(sqlite3_column_text(s, 9), db_ep_add, &ep)) < 0)
+	    (r = db_json_endpoints_parse(sq_col_text(s, 9), &n.endpoints, &n.n_endpoints)) < 0)
 		goto fail;
 	n.relay_home = (uint32_t)sqlite3_column_int64(s, 10);
 	db_col_str(s, 11, n.os, sizeof(n.os));
-	if ((r = db_list_each(sqlite3_column_text(s, 12), db_strv_add, &tags)) < 0)
+	if ((r = db_json_strv_parse(sq_col_text(s, 12), &n.tags, &n.n_tags)) < 0)
 		goto fail;
 	n.auth_key_id = (uint64_t)sqlite3_column_int64(s, 13);
 	db_col_str(s, 14, n.register_method, sizeof(n.register_method));
@@ -653,8 +505,10 @@ static int db_load_node(struct db *db, sqlite3_stmt *s, const struct db_load_cb 
 	n.expiry = sqlite3_column_int64(s, 16);
 	n.last_seen = sqlite3_column_int64(s, 17);
 	n.created = sqlite3_column_int64(s, 18);
-	if ((r = db_list_each(sqlite3_column_text(s, 19), db_prefix_add, &adv)) < 0 ||
-	    (r = db_list_each(sqlite3_column_text(s, 20), db_prefix_add, &appr)) < 0)
+	if ((r = db_json_prefixes_parse(sq_col_text(s, 19), &n.routes_advertised,
+					&n.n_routes_advertised)) < 0 ||
+	    (r = db_json_prefixes_parse(sq_col_text(s, 20), &n.routes_approved,
+					&n.n_routes_approved)) < 0)
 		goto fail;
 	return cb->node(arg, &n);
 fail:
@@ -662,8 +516,9 @@ fail:
 	return r;
 }
 
-int db_load(struct db *db, const struct db_load_cb *cb, void *arg)
+static int sq_load(struct db *base, const struct db_load_cb *cb, void *arg)
 {
+	struct db_sqlite *db = sq(base);
 	int r;
 
 	if ((r = db_select(db, "SELECT id, name, display_name, email, created_at FROM users "
@@ -682,7 +537,7 @@ int db_load(struct db *db, const struct db_load_cb *cb, void *arg)
 
 /* ---- open and migrate ------------------------------------------------------------------- */
 
-static int db_exec_sql(struct db *db, const char *sql, char *err, size_t errlen)
+static int db_exec_sql(struct db_sqlite *db, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 
@@ -694,7 +549,7 @@ static int db_exec_sql(struct db *db, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
-static int db_current_version(struct db *db, int *version)
+static int db_current_version(struct db_sqlite *db, int *version)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -710,7 +565,7 @@ static int db_current_version(struct db *db, int *version)
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
-static int db_migrate(struct db *db, const char *path, char *err, size_t errlen)
+static int db_migrate(struct db_sqlite *db, const char *path, char *err, size_t errlen)
 {
 	char ins[160], why[256];
 	int r, have;
@@ -740,7 +595,7 @@ static int db_migrate(struct db *db, const char *path, char *err, size_t errlen)
 			 "'%s', %lld)",
 			 m->version, m->name, (long long)(clock_real_ns() / 1000000000ULL));
 		if (db_exec_sql(db, "BEGIN IMMEDIATE", why, sizeof(why)) < 0 ||
-		    db_exec_sql(db, m->sql, why, sizeof(why)) < 0 ||
+		    db_exec_sql(db, m->sqlite, why, sizeof(why)) < 0 ||
 		    db_exec_sql(db, ins, why, sizeof(why)) < 0 ||
 		    db_exec_sql(db, "COMMIT", why, sizeof(why)) < 0) {
 			char ignored[64];
@@ -751,7 +606,7 @@ static int db_migrate(struct db *db, const char *path, char *err, size_t errlen)
 		}
 		have = m->version;
 	}
-	db->version = have;
+	db->base.version = have;
 	return 0;
 }
 
@@ -780,10 +635,42 @@ static int db_create_file(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int db_open(const struct srv_config *cfg, struct db **out, char *err, size_t errlen)
+static void sq_close(struct db *base)
+{
+	struct db_sqlite *db = sq(base);
+
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(db->st[i]);
+	sqlite3_close(db->h);
+	free(db);
+}
+
+static const struct db_ops sq_ops = {
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.load = sq_load,
+	.user_insert = sq_user_insert,
+	.user_update = sq_user_update,
+	.user_delete = sq_user_delete,
+	.preauthkey_insert = sq_preauthkey_insert,
+	.preauthkey_update = sq_preauthkey_update,
+	.preauthkey_delete = sq_preauthkey_delete,
+	.apikey_insert = sq_apikey_insert,
+	.apikey_update = sq_apikey_update,
+	.apikey_delete = sq_apikey_delete,
+	.node_insert = sq_node_insert,
+	.node_update = sq_node_update,
+	.node_delete = sq_node_delete,
+	.policy_get = sq_policy_get,
+	.policy_set = sq_policy_set,
+};
+
+int db_sqlite_open(const struct srv_config *cfg, struct db **out, char *err, size_t errlen)
 {
 	const char *path = cfg->sqlite_path;
-	struct db *db;
+	struct db_sqlite *db;
 	char why[256];
 	int r;
 
@@ -792,6 +679,8 @@ int db_open(const struct srv_config *cfg, struct db **out, char *err, size_t err
 		return r;
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return -ENOMEM;
+	db->base.ops = &sq_ops;
+	snprintf(db->base.location, sizeof(db->base.location), "%s", path);
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -818,19 +707,9 @@ int db_open(const struct srv_config *cfg, struct db **out, char *err, size_t err
 			goto fail;
 		}
 	}
-	*out = db;
+	*out = &db->base;
 	return 0;
 fail:
-	db_close(db);
+	sq_close(&db->base);
 	return r;
-}
-
-void db_close(struct db *db)
-{
-	if (db == NULL)
-		return;
-	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(db->st[i]);
-	sqlite3_close(db->h);
-	free(db);
 }

@@ -1367,7 +1367,7 @@ int srv_state_open(struct srv_state **out, const struct srv_config *cfg,
 		goto fail;
 	if ((r = db_load(s->db, &cb, &l)) < 0) {
 		if (err[0] == '\0' || r == -EIO)
-			state_fail(err, errlen, r, "database %s is damaged: %s", cfg->sqlite_path,
+			state_fail(err, errlen, r, "database %s is damaged: %s", db_location(s->db),
 				   r == -EIO ? "a stored value does not parse" : strerror(-r));
 		goto fail;
 	}

@@ -407,7 +407,20 @@ static void test_invalid_values(void **state)
 		{ "listen_addr: 1.2.3.4:99999\n", { "test.yaml:1:", "`listen_addr'" } },
 		{ "\nmetrics_listen_addr: nope:1\n", { "test.yaml:2:", "`metrics_listen_addr'" } },
 		{ "tls_cert_path: /a.pem\n", { "test.yaml:1:", "`tls_cert_path'", "together" } },
-		{ "database:\n  type: postgres\n", { "test.yaml:2:", "postgres" } },
+		{ "database:\n  type: postgres\n",
+		  { "test.yaml:2:", "`database.postgres.host'", "unix-socket directory" } },
+		{ "database:\n  type: postgres\n  postgres:\n    host: db.example\n",
+		  { "test.yaml:2:", "`database.postgres.name'" } },
+		{ "database:\n  type: postgres\n  postgres:\n    host: h\n    name: n\n    port: 0\n",
+		  { "test.yaml:6:", "`database.postgres.port'", "1-65535" } },
+		{ "database:\n  type: postgres\n  postgres:\n    host: h\n    name: n\n"
+		  "    port: 65536\n",
+		  { "test.yaml:6:", "`database.postgres.port'" } },
+		{ "database:\n  type: postgres\n  postgres:\n    host: h\n    name: n\n    ssl: yes\n",
+		  { "test.yaml:6:", "`database.postgres.ssl'", "verify-full" } },
+		{ "database:\n  type: postgres\n  postgres:\n    host: h\n    name: n\n"
+		  "    ssl: \"sslmode=disable host=evil\"\n",
+		  { "test.yaml:6:", "`database.postgres.ssl'" } },
 		{ "dns:\n  base_domain: Tail.Example\n", { "test.yaml:2:", "`dns.base_domain'" } },
 		{ "server_url: https://ctl.tail.example.com\n"
 		  "dns:\n  base_domain: tail.example.com\n",
@@ -468,6 +481,50 @@ static void test_accepted_values(void **state)
 	assert_int_equal(c->cli_timeout_ns, 10 * NS_PER_SEC);
 	assert_true(c->cli_insecure);
 	assert_int_equal(c->unix_socket_permission, 0);
+	srv_config_free(c);
+
+	/* PostgreSQL, Headscale's keys; ssl as Headscale's booleans or an sslmode. */
+	c = parse_ok("database:\n  type: postgres\n  postgres:\n    host: /var/run/postgresql\n"
+		     "    port: 6432\n    name: weft\n    user: weft\n    pass: s3cret\n"
+		     "    ssl: false\n    max_open_conns: 10\n");
+	assert_int_equal(c->db_type, SRV_DB_POSTGRES);
+	assert_string_equal(c->pg_host, "/var/run/postgresql");
+	assert_int_equal(c->pg_port, 6432);
+	assert_string_equal(c->pg_name, "weft");
+	assert_string_equal(c->pg_user, "weft");
+	assert_string_equal(c->pg_pass, "s3cret");
+	assert_string_equal(srv_config_pg_sslmode(c), "disable");
+	assert_int_equal(c->n_warnings, 1); /* max_open_conns: accepted, not implemented */
+	{
+		char *d = srv_config_dump(c);
+		assert_non_null(d);
+		assert_non_null(strstr(d, "host: \"/var/run/postgresql\""));
+		assert_null(strstr(d, "s3cret"));
+		free(d);
+	}
+	srv_config_free(c);
+	{
+		static const struct {
+			const char *ssl, *mode;
+		} ssl[] = {
+			{ "true", "require" }, { "True", "require" },	 { "0", "disable" },
+			{ "prefer", "prefer" }, { "verify-full", "verify-full" },
+		};
+		char y[200];
+		for (size_t i = 0; i < sizeof(ssl) / sizeof(ssl[0]); i++) {
+			snprintf(y, sizeof(y),
+				 "database:\n  type: postgres\n  postgres:\n    host: h\n"
+				 "    name: n\n    ssl: \"%s\"\n",
+				 ssl[i].ssl);
+			c = parse_ok(y);
+			assert_string_equal(srv_config_pg_sslmode(c), ssl[i].mode);
+			assert_int_equal(c->pg_port, 5432);
+			assert_null(c->pg_user);
+			srv_config_free(c);
+		}
+	}
+	c = parse_ok("database:\n  type: postgres\n  postgres:\n    host: h\n    name: n\n");
+	assert_null(srv_config_pg_sslmode(c)); /* unset: libpq's default */
 	srv_config_free(c);
 
 	/* Null values for parents and lists are "not set". */

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_srv_state: weft-server's state over a real SQLite file in a temporary
- * directory: users, pre-auth keys (single-use, expiry, reusable, ephemeral,
- * tags), node registration with unique addresses and names that survive a
- * restart (close and reopen), rename, expire, delete freeing the address,
- * API keys, the schema migration of a fresh file, refusal of a newer schema,
- * and the database file's 0600 mode. The clock is the injectable st->now.
+ * test_srv_state: weft-server's state over a real store: users, pre-auth keys
+ * (single-use, expiry, reusable, ephemeral, tags), node registration with
+ * unique addresses and names that survive a restart (close and reopen),
+ * rename, expire, delete freeing the address, API keys, the schema migration
+ * of a fresh store, refusal of a newer schema and of damaged rows, and the
+ * store interface's own errors and round trips. The same cases run against
+ * SQLite files in a temporary directory (the default) and, with
+ * WEFT_TEST_DB=postgres under tests/tools/pg_cluster.sh, against databases in
+ * a throwaway PostgreSQL cluster. The clock is the injectable st->now.
  */
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+#ifdef WEFT_HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 #include "core/log.h"
 #include "crypto/keys.h"
@@ -21,10 +27,284 @@
 #include "testutil.h"
 
 static char dir[] = "/tmp/weft-test-srvstate.XXXXXX";
-static char dbpath[256];
 static int test_no;
 static int64_t fake_now;
 static struct machine_private server_key;
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+	if (v != NULL)
+		assert_non_null(*dst);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) == NULL)
+		fail_msg("`%s' does not contain `%s'", hay, needle);
+}
+
+/* ---- the store under test ------------------------------------------------------------------- */
+
+/*
+ * A backend as the tests see it: a new empty store per test, and raw SQL on
+ * the current one (to look behind the interface, or to damage it).
+ */
+struct backend {
+	const char *name;
+	bool is_file;
+	/* Points cfg at a new, empty store; it becomes the current one. */
+	void (*fresh)(struct srv_config *cfg);
+	/* The first column of the first row of sql on the current store (-1: no row). */
+	int (*sql_int)(const char *sql);
+	void (*sql_exec)(const char *sql);
+	/* Stores that cannot be opened are refused with a message naming them. */
+	void (*unopenable)(void);
+	/* Ends the server's connections from outside (NULL: no connection to lose). */
+	void (*cut)(void);
+	const char *count_tables; /* SQL: how many of the five tables exist */
+	const char *zero_key;	  /* SQL: a 32-byte value of zeros */
+};
+
+static const struct backend *be;
+/* What the current store's error messages name. */
+static char where[300];
+
+static char dbpath[256];
+
+static void sqlite_fresh(struct srv_config *cfg)
+{
+	cfg->db_type = SRV_DB_SQLITE;
+	snprintf(dbpath, sizeof(dbpath), "%s/t%d/db.sqlite", dir, ++test_no);
+	set_str(&cfg->sqlite_path, dbpath);
+	snprintf(where, sizeof(where), "%s", dbpath);
+}
+
+static int sqlite_int(const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+static void sqlite_exec(const char *sql)
+{
+	sqlite3 *h;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(h);
+}
+
+/* A file that is not a database is refused, naming the file. */
+static void sqlite_unopenable(void)
+{
+	struct srv_config *cfg;
+	struct srv_state *st;
+	char err[SRV_ERR_LEN] = "", path[300];
+	FILE *f;
+
+	assert_int_equal(srv_config_defaults(&cfg), 0);
+	snprintf(path, sizeof(path), "%s/garbage.sqlite", dir);
+	assert_non_null(f = fopen(path, "w"));
+	for (int i = 0; i < 400; i++)
+		fputs("this is not a database ", f);
+	fclose(f);
+	set_str(&cfg->sqlite_path, path);
+	assert_true(srv_state_open(&st, cfg, &server_key, err, sizeof(err)) < 0);
+	assert_null(st);
+	assert_contains(err, path);
+	srv_config_free(cfg);
+}
+
+static const struct backend be_sqlite = {
+	.name = "sqlite",
+	.is_file = true,
+	.fresh = sqlite_fresh,
+	.sql_int = sqlite_int,
+	.sql_exec = sqlite_exec,
+	.unopenable = sqlite_unopenable,
+	.cut = NULL,
+	.count_tables = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+			"('users', 'preauth_keys', 'api_keys', 'nodes', 'policies')",
+	.zero_key = "zeroblob(32)",
+};
+
+#ifdef WEFT_HAVE_LIBPQ
+/* The cluster pg_cluster.sh started: a superuser with a password, over a unix socket. */
+static const char *pg_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0')
+		fail_msg("%s is not set: run this through tests/tools/pg_cluster.sh", name);
+	return v;
+}
+
+static char pgname[32]; /* the current test's database */
+
+static PGconn *pg_connect_as(const char *dbname, const char *pass)
+{
+	const char *k[] = { "host", "port", "dbname", "user", "password", NULL };
+	const char *v[] = { pg_env("WEFT_TEST_PG_HOST"), pg_env("WEFT_TEST_PG_PORT"), dbname,
+			    pg_env("WEFT_TEST_PG_USER"), pass, NULL };
+
+	return PQconnectdbParams(k, v, 0);
+}
+
+static PGconn *pg_admin(const char *dbname)
+{
+	PGconn *c = pg_connect_as(dbname, pg_env("WEFT_TEST_PG_PASS"));
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connecting to %s: %s", dbname, PQerrorMessage(c));
+	return c;
+}
+
+static void pg_exec_on(PGconn *c, const char *sql)
+{
+	PGresult *res = PQexec(c, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+static void pg_set_cfg(struct srv_config *cfg, const char *dbname)
+{
+	cfg->db_type = SRV_DB_POSTGRES;
+	set_str(&cfg->pg_host, pg_env("WEFT_TEST_PG_HOST"));
+	cfg->pg_port = (uint32_t)atoi(pg_env("WEFT_TEST_PG_PORT"));
+	set_str(&cfg->pg_name, dbname);
+	set_str(&cfg->pg_user, pg_env("WEFT_TEST_PG_USER"));
+	set_str(&cfg->pg_pass, pg_env("WEFT_TEST_PG_PASS"));
+	set_str(&cfg->pg_ssl, "false");
+}
+
+static void pg_fresh(struct srv_config *cfg)
+{
+	PGconn *c = pg_admin("postgres");
+	char sql[96];
+
+	/* The cluster is this run's own: no database of that name yet. */
+	snprintf(pgname, sizeof(pgname), "t%d", ++test_no);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pgname);
+	pg_exec_on(c, sql);
+	PQfinish(c);
+	pg_set_cfg(cfg, pgname);
+	snprintf(where, sizeof(where), "\"%s\"", pgname);
+}
+
+static int pg_int(const char *sql)
+{
+	PGconn *c = pg_admin(pgname);
+	PGresult *res = PQexec(c, sql);
+	int v = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+	if (PQntuples(res) > 0)
+		v = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(c);
+	return v;
+}
+
+static void pg_exec(const char *sql)
+{
+	PGconn *c = pg_admin(pgname);
+
+	pg_exec_on(c, sql);
+	PQfinish(c);
+}
+
+/* A missing database and a wrong password: refused, named, and the password never shown. */
+static void pg_unopenable(void)
+{
+	static const char wrong[] = "not-the-password-5f3a";
+	struct srv_config *cfg;
+	struct srv_state *st;
+	char err[SRV_ERR_LEN] = "";
+
+	assert_int_equal(srv_config_defaults(&cfg), 0);
+	pg_set_cfg(cfg, "no_such_db");
+	assert_true(srv_state_open(&st, cfg, &server_key, err, sizeof(err)) < 0);
+	assert_null(st);
+	assert_contains(err, "\"no_such_db\"");
+	assert_contains(err, "no_such_db\" does not exist");
+	assert_null(strstr(err, pg_env("WEFT_TEST_PG_PASS")));
+
+	pg_set_cfg(cfg, "postgres");
+	set_str(&cfg->pg_pass, wrong);
+	err[0] = '\0';
+	assert_true(srv_state_open(&st, cfg, &server_key, err, sizeof(err)) < 0);
+	assert_null(st);
+	assert_contains(err, "password authentication failed");
+	assert_null(strstr(err, wrong));
+	assert_null(strchr(err, '\n'));
+	srv_config_free(cfg);
+}
+
+/* What a server restart or a network cut does to the server's connection. */
+static void pg_cut(void)
+{
+	static const char gone[] = "SELECT COUNT(*) FROM pg_stat_activity "
+				   "WHERE application_name = 'weft-server'";
+	PGconn *c = pg_admin("postgres");
+	time_t deadline = time(NULL) + 10;
+	PGresult *res;
+	bool left = true;
+
+	pg_exec_on(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+		      "WHERE application_name = 'weft-server'");
+	/* Terminating is a signal: wait until the backend has really gone. */
+	while (left && time(NULL) < deadline) {
+		res = PQexec(c, gone);
+		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+		left = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+		PQclear(res);
+		if (left)
+			usleep(10000);
+	}
+	assert_false(left);
+	PQfinish(c);
+}
+
+static const struct backend be_pg = {
+	.name = "postgres",
+	.is_file = false,
+	.fresh = pg_fresh,
+	.sql_int = pg_int,
+	.sql_exec = pg_exec,
+	.unopenable = pg_unopenable,
+	.cut = pg_cut,
+	.count_tables = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+			"'public' AND table_name IN ('users', 'preauth_keys', 'api_keys', "
+			"'nodes', 'policies')",
+	.zero_key = "decode(repeat('00', 32), 'hex')",
+};
+
+static const struct backend *be_postgres(void)
+{
+	return &be_pg;
+}
+#else
+static const struct backend *be_postgres(void)
+{
+	return NULL;
+}
+#endif
 
 static int64_t fake_clock(void)
 {
@@ -77,14 +357,6 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = v ? strdup(v) : NULL;
-	if (v != NULL)
-		assert_non_null(*dst);
-}
-
 static void w_open(struct world *w)
 {
 	struct srv_state_hooks h = { on_changed, on_removed, on_users };
@@ -104,13 +376,12 @@ static void w_reopen(struct world *w)
 	w_open(w);
 }
 
-/* A new world over a new database file (each test its own). */
+/* A new world over a new store (each test its own). */
 static void w_init(struct world *w, const char *v4, const char *v6)
 {
 	memset(w, 0, sizeof(*w));
 	assert_int_equal(srv_config_defaults(&w->cfg), 0);
-	snprintf(dbpath, sizeof(dbpath), "%s/t%d/db.sqlite", dir, ++test_no);
-	set_str(&w->cfg->sqlite_path, dbpath);
+	be->fresh(w->cfg);
 	w->cfg->have_v4 = v4 != NULL;
 	if (v4 != NULL)
 		assert_int_equal(netprefix_parse(v4, &w->cfg->prefix_v4), 0);
@@ -181,12 +452,6 @@ static struct srv_node *join_ok(struct world *w, const char *text, const char *h
 	return n;
 }
 
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (strstr(hay, needle) == NULL)
-		fail_msg("`%s' does not contain `%s'", hay, needle);
-}
-
 static void assert_mode(const char *path, unsigned mode)
 {
 	struct stat sb;
@@ -196,35 +461,19 @@ static void assert_mode(const char *path, unsigned mode)
 		fail_msg("%s: mode %o, want %o", path, sb.st_mode & 0777, mode);
 }
 
-/* ---- schema and file ------------------------------------------------------------------------ */
+/* ---- schema and store ------------------------------------------------------------------------ */
 
-static int sql_int(const char *path, const char *sql)
+/* FNV-1a: enough to notice an edit to a released migration. */
+static uint64_t fnv1a(const char *s)
 {
-	sqlite3 *h;
-	sqlite3_stmt *s;
-	int v = -1;
+	uint64_t h = 0xcbf29ce484222325ULL;
 
-	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return v;
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h;
 }
 
-static void sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *h;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(h);
-}
-
-static void test_fresh_file(void **state)
+static void test_fresh_store(void **state)
 {
 	struct world w;
 	char sub[300], wal[300];
@@ -235,26 +484,32 @@ static void test_fresh_file(void **state)
 	w_init(&w, "100.64.0.0/10", "fd7a:115c:a1e0::/48");
 	umask(old);
 	assert_int_equal(db_schema_version(w.st->db), last);
-	assert_mode(dbpath, 0600);
-	snprintf(sub, sizeof(sub), "%s/t%d", dir, test_no);
-	assert_mode(sub, 0700);
-	/* The WAL, where recent writes live, is as private as the file. */
+	assert_contains(db_location(w.st->db), where);
 	mkuser(&w, "alice");
-	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
-	if (access(wal, F_OK) == 0)
-		assert_mode(wal, 0600);
+	if (be->is_file) {
+		assert_mode(dbpath, 0600);
+		snprintf(sub, sizeof(sub), "%s/t%d", dir, test_no);
+		assert_mode(sub, 0700);
+		/* The WAL, where recent writes live, is as private as the file. */
+		snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+		if (access(wal, F_OK) == 0)
+			assert_mode(wal, 0600);
+	}
 	w_fini(&w);
-	assert_int_equal(sql_int(dbpath, "SELECT MAX(version) FROM schema_migrations"), last);
-	assert_int_equal(sql_int(dbpath, "SELECT COUNT(*) FROM schema_migrations"),
+	assert_int_equal(be->sql_int("SELECT MAX(version) FROM schema_migrations"), last);
+	assert_int_equal(be->sql_int("SELECT COUNT(*) FROM schema_migrations"),
 			 (int)db_n_migrations);
-	assert_int_equal(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-					 "AND name IN ('users', 'preauth_keys', 'api_keys', "
-					 "'nodes', 'policies')"),
-			 5);
-	assert_int_equal(sql_int(dbpath, "SELECT COUNT(*) FROM users WHERE name = 'alice'"), 1);
-	/* Migrations numbered 1, 2, ... in order. */
-	for (size_t i = 0; i < db_n_migrations; i++)
+	assert_int_equal(be->sql_int(be->count_tables), 5);
+	assert_int_equal(be->sql_int("SELECT COUNT(*) FROM users WHERE name = 'alice'"), 1);
+	/* Migrations numbered 1, 2, ... in order, each with both dialects. */
+	for (size_t i = 0; i < db_n_migrations; i++) {
 		assert_int_equal(db_migrations[i].version, (int)i + 1);
+		assert_non_null(db_migrations[i].sqlite);
+		assert_non_null(db_migrations[i].pg);
+	}
+	/* Released migrations are never edited: SQLite files made by 0.1 hold this text. */
+	assert_int_equal(strlen(db_migrations[0].sqlite), 1739);
+	assert_true(fnv1a(db_migrations[0].sqlite) == 0x04617f94b8e1b2f1ULL);
 }
 
 static void test_reopen_migrated(void **state)
@@ -268,7 +523,7 @@ static void test_reopen_migrated(void **state)
 	/* Already migrated: nothing applied twice, data kept. */
 	assert_non_null(srv_user_by_name(w.st, "alice"));
 	w_fini(&w);
-	assert_int_equal(sql_int(dbpath, "SELECT COUNT(*) FROM schema_migrations"),
+	assert_int_equal(be->sql_int("SELECT COUNT(*) FROM schema_migrations"),
 			 (int)db_n_migrations);
 }
 
@@ -287,49 +542,42 @@ static void test_newer_schema_refused(void **state)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, 'future', 0)",
 		 db_migrations[db_n_migrations - 1].version + 1);
-	sql_exec(dbpath, sql);
+	be->sql_exec(sql);
 	assert_int_equal(srv_state_open(&st, w.cfg, &server_key, err, sizeof(err)), -EPROTO);
 	assert_null(st);
 	assert_contains(err, "newer");
-	assert_contains(err, dbpath);
+	assert_contains(err, where);
 	/* Refused, not touched. */
-	assert_int_equal(sql_int(dbpath, "SELECT MAX(version) FROM schema_migrations"),
+	assert_int_equal(be->sql_int("SELECT MAX(version) FROM schema_migrations"),
 			 db_migrations[db_n_migrations - 1].version + 1);
-	assert_int_equal(sql_int(dbpath, "SELECT COUNT(*) FROM users"), 1);
+	assert_int_equal(be->sql_int("SELECT COUNT(*) FROM users"), 1);
 	srv_config_free(w.cfg);
 }
 
-static void test_damaged_file_refused(void **state)
+static void test_damaged_store_refused(void **state)
 {
 	struct srv_config *cfg;
 	struct srv_state *st;
-	char err[SRV_ERR_LEN] = "", path[300];
-	FILE *f;
+	char err[SRV_ERR_LEN] = "", sql[400];
 
 	(void)state;
-	assert_int_equal(srv_config_defaults(&cfg), 0);
-	snprintf(path, sizeof(path), "%s/garbage.sqlite", dir);
-	assert_non_null(f = fopen(path, "w"));
-	for (int i = 0; i < 400; i++)
-		fputs("this is not a database ", f);
-	fclose(f);
-	set_str(&cfg->sqlite_path, path);
-	assert_true(srv_state_open(&st, cfg, &server_key, err, sizeof(err)) < 0);
-	assert_null(st);
-	assert_contains(err, path);
+	be->unopenable();
 
 	/* A stored value that does not parse is damage, not a crash. */
-	snprintf(path, sizeof(path), "%s/badrow.sqlite", dir);
-	set_str(&cfg->sqlite_path, path);
+	assert_int_equal(srv_config_defaults(&cfg), 0);
+	be->fresh(cfg);
 	assert_int_equal(srv_state_open(&st, cfg, &server_key, err, sizeof(err)), 0);
 	srv_state_close(st);
-	sql_exec(path, "INSERT INTO users (name, created_at) VALUES ('u', 0);"
-		       "INSERT INTO nodes (machine_key, node_key, disco_key, hostname, given_name, "
-		       "user_id, ipv4, created_at) VALUES (zeroblob(32), zeroblob(32), zeroblob(32), "
-		       "'h', 'h', 1, 'not-an-address', 0)");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO users (name, created_at) VALUES ('u', 0);"
+		 "INSERT INTO nodes (machine_key, node_key, disco_key, hostname, given_name, "
+		 "user_id, ipv4, created_at) VALUES (%s, %s, %s, 'h', 'h', 1, 'not-an-address', 0)",
+		 be->zero_key, be->zero_key, be->zero_key);
+	be->sql_exec(sql);
 	assert_true(srv_state_open(&st, cfg, &server_key, err, sizeof(err)) < 0);
 	assert_null(st);
 	assert_contains(err, "damaged");
+	assert_contains(err, where);
 	srv_config_free(cfg);
 }
 
@@ -994,13 +1242,362 @@ static void test_apikeys(void **state)
 	w_fini(&w);
 }
 
+/* ---- the store interface itself ------------------------------------------------------------ */
+
+#define LOAD_MAX 8
+
+/* Everything db_load handed out, owned here. */
+struct loaded {
+	struct db_user users[LOAD_MAX];
+	struct db_preauthkey paks[LOAD_MAX];
+	struct db_apikey apis[LOAD_MAX];
+	struct db_node nodes[LOAD_MAX];
+	size_t n_users, n_paks, n_apis, n_nodes;
+};
+
+static int ld_user(void *arg, struct db_user *u)
+{
+	struct loaded *l = arg;
+
+	assert_true(l->n_users < LOAD_MAX);
+	l->users[l->n_users++] = *u;
+	return 0;
+}
+
+static int ld_pak(void *arg, struct db_preauthkey *k)
+{
+	struct loaded *l = arg;
+
+	assert_true(l->n_paks < LOAD_MAX);
+	l->paks[l->n_paks++] = *k;
+	return 0;
+}
+
+static int ld_api(void *arg, struct db_apikey *k)
+{
+	struct loaded *l = arg;
+
+	assert_true(l->n_apis < LOAD_MAX);
+	l->apis[l->n_apis++] = *k;
+	return 0;
+}
+
+static int ld_node(void *arg, struct db_node *n)
+{
+	struct loaded *l = arg;
+
+	assert_true(l->n_nodes < LOAD_MAX);
+	l->nodes[l->n_nodes++] = *n;
+	return 0;
+}
+
+static void load_all(struct db *db, struct loaded *l)
+{
+	static const struct db_load_cb cb = { ld_user, ld_pak, ld_api, ld_node };
+
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(db_load(db, &cb, l), 0);
+}
+
+static void loaded_clear(struct loaded *l)
+{
+	for (size_t i = 0; i < l->n_paks; i++)
+		db_preauthkey_clear(&l->paks[i]);
+	for (size_t i = 0; i < l->n_nodes; i++)
+		db_node_clear(&l->nodes[i]);
+}
+
+static void assert_endpoints(const struct db_node *n, const char *const *want, size_t count)
+{
+	char buf[NETENDPOINT_STRLEN];
+
+	assert_int_equal(n->n_endpoints, count);
+	for (size_t i = 0; i < count; i++)
+		assert_string_equal(netendpoint_format(&n->endpoints[i], buf, sizeof(buf)), want[i]);
+}
+
+static void assert_prefixes(const struct netprefix *p, size_t n, const char *const *want,
+			    size_t count)
+{
+	char buf[NETPREFIX_STRLEN];
+
+	assert_int_equal(n, count);
+	for (size_t i = 0; i < count; i++)
+		assert_string_equal(netprefix_format(&p[i], buf, sizeof(buf)), want[i]);
+}
+
+/* A node with every field set, the 64-bit and top-of-range values included. */
+static void full_node(struct db_node *n, uint64_t user_id, uint64_t pak_id)
+{
+	static const char *const eps[] = { "192.0.2.1:41641", "[2001:db8::1]:7" };
+	static const char *const adv[] = { "10.1.0.0/24", "::/0" };
+
+	memset(n, 0, sizeof(*n));
+	keys_random(n->machine.b, KEY_LEN);
+	keys_random(n->key.b, KEY_LEN);
+	keys_random(n->disco.b, KEY_LEN);
+	snprintf(n->hostname, sizeof(n->hostname), "Caf\xc3\xa9's \"laptop\"");
+	snprintf(n->given_name, sizeof(n->given_name), "cafe-s-laptop");
+	n->user_id = user_id;
+	assert_int_equal(netaddr_parse("100.64.0.7", &n->ipv4), 0);
+	assert_int_equal(netaddr_parse("fd7a:115c:a1e0::7", &n->ipv6), 0);
+	assert_non_null(n->endpoints = calloc(2, sizeof(*n->endpoints)));
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(netendpoint_parse(eps[i], &n->endpoints[i]), 0);
+	n->n_endpoints = 2;
+	n->relay_home = 0xfffffff0u;
+	snprintf(n->os, sizeof(n->os), "linux");
+	assert_non_null(n->tags = calloc(3, sizeof(*n->tags)));
+	assert_non_null(n->tags[0] = strdup("tag:web"));
+	assert_non_null(n->tags[1] = strdup("tag:\"q\""));
+	n->n_tags = 2;
+	n->auth_key_id = pak_id;
+	snprintf(n->register_method, sizeof(n->register_method), "authkey");
+	n->ephemeral = true;
+	n->expiry = (int64_t)1 << 40;
+	n->last_seen = 1700000001;
+	n->created = 1700000000;
+	assert_non_null(n->routes_advertised = calloc(2, sizeof(*n->routes_advertised)));
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(netprefix_parse(adv[i], &n->routes_advertised[i]), 0);
+	n->n_routes_advertised = 2;
+	assert_non_null(n->routes_approved = calloc(1, sizeof(*n->routes_approved)));
+	n->routes_approved[0] = n->routes_advertised[0];
+	n->n_routes_approved = 1;
+}
+
+static void check_loaded(const struct loaded *l, const struct db_node *want, uint64_t pak_id)
+{
+	static const char *const eps[] = { "192.0.2.1:41641", "[2001:db8::1]:7" };
+	static const char *const adv[] = { "10.1.0.0/24", "::/0" };
+	static const char *const appr[] = { "10.1.0.0/24" };
+	const struct db_node *n = &l->nodes[0], *bare = &l->nodes[1];
+	const struct db_preauthkey *k = &l->paks[0];
+
+	assert_int_equal(l->n_users, 2);
+	assert_string_equal(l->users[0].name, "alice");
+	assert_string_equal(l->users[0].display_name, "Alice \xe2\x9c\x93");
+	assert_int_equal(l->users[0].created, 100);
+	assert_string_equal(l->users[1].name, "carol");
+
+	assert_int_equal(l->n_paks, 1);
+	assert_int_equal(k->id, pak_id);
+	assert_string_equal(k->prefix, "0123456789ab");
+	for (size_t i = 0; i < AUTHKEY_HASH_LEN; i++)
+		assert_int_equal(k->hash[i], (uint8_t)(i * 7));
+	assert_true(k->reusable);
+	assert_false(k->ephemeral);
+	assert_true(k->used);
+	assert_int_equal(k->n_tags, 1);
+	assert_string_equal(k->tags[0], "tag:a");
+	assert_null(k->tags[1]);
+	assert_int_equal(k->expiration, (int64_t)1 << 41);
+
+	assert_int_equal(l->n_apis, 1);
+	assert_int_equal(l->apis[0].last_seen, 1700000123);
+
+	assert_int_equal(l->n_nodes, 2);
+	assert_int_equal(n->id, want->id);
+	assert_memory_equal(n->machine.b, want->machine.b, KEY_LEN);
+	assert_memory_equal(n->key.b, want->key.b, KEY_LEN);
+	assert_memory_equal(n->disco.b, want->disco.b, KEY_LEN);
+	assert_string_equal(n->hostname, want->hostname);
+	assert_string_equal(n->given_name, want->given_name);
+	assert_int_equal(n->user_id, want->user_id);
+	assert_true(netaddr_eq(&n->ipv4, &want->ipv4));
+	assert_true(netaddr_eq(&n->ipv6, &want->ipv6));
+	assert_endpoints(n, eps, 2);
+	assert_int_equal(n->relay_home, 0xfffffff0u);
+	assert_string_equal(n->os, "linux");
+	assert_int_equal(n->n_tags, 2);
+	assert_string_equal(n->tags[1], "tag:\"q\"");
+	assert_int_equal(n->auth_key_id, pak_id);
+	assert_string_equal(n->register_method, "authkey");
+	assert_true(n->ephemeral);
+	assert_int_equal(n->expiry, (int64_t)1 << 40);
+	assert_int_equal(n->last_seen, 1700000001);
+	assert_int_equal(n->created, 1700000000);
+	assert_prefixes(n->routes_advertised, n->n_routes_advertised, adv, 2);
+	assert_prefixes(n->routes_approved, n->n_routes_approved, appr, 1);
+	/* The bare node: no IPv6, no key, empty lists. */
+	assert_int_equal(bare->ipv6.family, NETADDR_NONE);
+	assert_int_equal(bare->auth_key_id, 0);
+	assert_int_equal(bare->n_endpoints + bare->n_tags + bare->n_routes_advertised, 0);
+}
+
+/*
+ * db.h on its own: what every backend must return for the same case (-EEXIST
+ * for a unique or foreign key, -ENOENT for no such row), transactions, and a
+ * round trip of every field through a close and reopen.
+ */
+static void test_db_interface(void **state)
+{
+	struct srv_config *cfg;
+	struct db *db;
+	struct db_user alice = { 0 }, u = { 0 };
+	struct db_preauthkey k = { 0 }, bad = { 0 };
+	struct db_apikey a = { 0 };
+	struct db_node n, bare, clash;
+	struct loaded l;
+	char err[SRV_ERR_LEN] = "", *policy;
+	char ktag[] = "tag:a", *ktags[] = { ktag, NULL };
+	int64_t updated;
+	uint64_t errors;
+
+	(void)state;
+	assert_int_equal(srv_config_defaults(&cfg), 0);
+	be->fresh(cfg);
+	if (db_open(cfg, &db, err, sizeof(err)) != 0)
+		fail_msg("db_open: %s", err);
+	errors = db_get_stats(db)->errors;
+
+	snprintf(alice.name, sizeof(alice.name), "alice");
+	snprintf(alice.display_name, sizeof(alice.display_name), "Alice \xe2\x9c\x93");
+	alice.created = 100;
+	assert_int_equal(db_user_insert(db, &alice), 0);
+	assert_true(alice.id > 0);
+	u = alice;
+	u.id = 0;
+	assert_int_equal(db_user_insert(db, &u), -EEXIST);
+	u.id = alice.id + 1000;
+	assert_int_equal(db_user_update(db, &u), -ENOENT);
+	assert_int_equal(db_user_delete(db, alice.id + 1000), -ENOENT);
+	assert_int_equal(db_node_delete(db, 4242), -ENOENT);
+	assert_true(db_get_stats(db)->errors >= errors + 1); /* the duplicate; no row is no error */
+
+	/* A key for a user that does not exist: the foreign key, reported as SQLite does. */
+	snprintf(bad.prefix, sizeof(bad.prefix), "ffffffffffff");
+	bad.user_id = alice.id + 1000;
+	assert_int_equal(db_preauthkey_insert(db, &bad), -EEXIST);
+
+	snprintf(k.prefix, sizeof(k.prefix), "0123456789ab");
+	for (size_t i = 0; i < AUTHKEY_HASH_LEN; i++)
+		k.hash[i] = (uint8_t)(i * 7);
+	k.user_id = alice.id;
+	k.reusable = true;
+	k.tags = ktags;
+	k.n_tags = 1;
+	k.expiration = (int64_t)1 << 41;
+	k.created = 5;
+	assert_int_equal(db_preauthkey_insert(db, &k), 0);
+	k.used = true;
+	assert_int_equal(db_preauthkey_update(db, &k), 0);
+
+	snprintf(a.prefix, sizeof(a.prefix), "abcdefabcdef");
+	a.created = 7;
+	assert_int_equal(db_apikey_insert(db, &a), 0);
+	a.last_seen = 1700000123;
+	assert_int_equal(db_apikey_update(db, &a), 0);
+
+	full_node(&n, alice.id, k.id);
+	assert_int_equal(db_node_insert(db, &n), 0);
+	assert_true(n.id > 0);
+	memset(&bare, 0, sizeof(bare));
+	keys_random(bare.machine.b, KEY_LEN);
+	keys_random(bare.key.b, KEY_LEN);
+	snprintf(bare.hostname, sizeof(bare.hostname), "bare");
+	snprintf(bare.given_name, sizeof(bare.given_name), "bare");
+	bare.user_id = alice.id;
+	assert_int_equal(netaddr_parse("100.64.0.8", &bare.ipv4), 0);
+	assert_int_equal(db_node_insert(db, &bare), 0);
+	/* One address, two nodes: the store refuses it too. */
+	memset(&clash, 0, sizeof(clash));
+	keys_random(clash.machine.b, KEY_LEN);
+	keys_random(clash.key.b, KEY_LEN);
+	snprintf(clash.given_name, sizeof(clash.given_name), "clash");
+	clash.user_id = alice.id;
+	clash.ipv4 = bare.ipv4;
+	assert_int_equal(db_node_insert(db, &clash), -EEXIST);
+
+	/* Transactions: a rollback leaves nothing, a failed statement does not poison the next. */
+	assert_int_equal(db_begin(db), 0);
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "bob");
+	assert_int_equal(db_user_insert(db, &u), 0);
+	assert_int_equal(db_user_insert(db, &alice), -EEXIST);
+	db_rollback(db);
+	assert_int_equal(db_begin(db), 0);
+	snprintf(u.name, sizeof(u.name), "carol");
+	u.id = 0;
+	assert_int_equal(db_user_insert(db, &u), 0);
+	assert_int_equal(db_commit(db), 0);
+
+	/* The newest policy wins. */
+	assert_int_equal(db_policy_get(db, &policy, &updated), 0);
+	assert_null(policy);
+	assert_int_equal(db_policy_set(db, "{\"acls\": []}", 5), 0);
+	assert_int_equal(db_policy_set(db, "{\"acls\": [1]}", 6), 0);
+	assert_int_equal(db_policy_get(db, &policy, &updated), 0);
+	assert_string_equal(policy, "{\"acls\": [1]}");
+	assert_int_equal(updated, 6);
+	free(policy);
+
+	load_all(db, &l);
+	check_loaded(&l, &n, k.id);
+	loaded_clear(&l);
+	db_close(db);
+	/* And the same after a reopen. */
+	assert_int_equal(db_open(cfg, &db, err, sizeof(err)), 0);
+	load_all(db, &l);
+	check_loaded(&l, &n, k.id);
+	/* Deleting the key sets its nodes' reference to none. */
+	assert_int_equal(db_preauthkey_delete(db, k.id), 0);
+	loaded_clear(&l);
+	load_all(db, &l);
+	assert_int_equal(l.nodes[0].auth_key_id, 0);
+	loaded_clear(&l);
+	db_node_clear(&n);
+	db_close(db);
+	srv_config_free(cfg);
+}
+
+/*
+ * A lost connection (the database restarted, a network cut): the call that
+ * finds it fails and changes nothing, the next one reconnects. Inside a
+ * transaction nothing reconnects until the rollback, or the rest of the
+ * transaction would commit on its own.
+ */
+static void test_reconnect(void **state)
+{
+	struct world w;
+	struct srv_user *u;
+	struct db_user rec = { 0 };
+
+	(void)state;
+	if (be->cut == NULL)
+		skip();
+	w_init(&w, "100.64.0.0/10", NULL);
+	mkuser(&w, "alice");
+	be->cut();
+	assert_int_equal(srv_user_create(w.st, "bob", NULL, NULL, &u, w.err, sizeof(w.err)), -EIO);
+	assert_null(srv_user_by_name(w.st, "bob"));
+	mkuser(&w, "carol");
+
+	assert_int_equal(db_begin(w.st->db), 0);
+	be->cut();
+	snprintf(rec.name, sizeof(rec.name), "dave");
+	assert_int_equal(db_user_insert(w.st->db, &rec), -EIO);
+	rec.id = 0;
+	assert_int_equal(db_user_insert(w.st->db, &rec), -EIO);
+	db_rollback(w.st->db);
+	mkuser(&w, "erin");
+
+	w_reopen(&w);
+	assert_non_null(srv_user_by_name(w.st, "alice"));
+	assert_null(srv_user_by_name(w.st, "bob"));
+	assert_non_null(srv_user_by_name(w.st, "carol"));
+	assert_null(srv_user_by_name(w.st, "dave"));
+	assert_non_null(srv_user_by_name(w.st, "erin"));
+	w_fini(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fresh_file),
+		cmocka_unit_test(test_fresh_store),
 		cmocka_unit_test(test_reopen_migrated),
 		cmocka_unit_test(test_newer_schema_refused),
-		cmocka_unit_test(test_damaged_file_refused),
+		cmocka_unit_test(test_damaged_store_refused),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_pak_single_use),
 		cmocka_unit_test(test_pak_expiry),
@@ -1013,7 +1610,26 @@ int main(void)
 		cmocka_unit_test(test_delete_frees_address),
 		cmocka_unit_test(test_move_then_delete_user),
 		cmocka_unit_test(test_apikeys),
+		cmocka_unit_test(test_db_interface),
+		cmocka_unit_test(test_reconnect),
 	};
+	const char *want = getenv("WEFT_TEST_DB");
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	be = &be_sqlite;
+	if (want != NULL && strcmp(want, "postgres") == 0) {
+		if (be_postgres() == NULL) {
+			fprintf(stderr, "test_srv_state: built without libpq, no PostgreSQL\n");
+			return 77;
+		}
+		if (getenv("WEFT_TEST_PG_HOST") == NULL) {
+			fprintf(stderr, "test_srv_state: WEFT_TEST_DB=postgres needs a cluster: run "
+					"it through tests/tools/pg_cluster.sh\n");
+			return 77;
+		}
+		be = be_postgres();
+	} else if (want != NULL && strcmp(want, "sqlite") != 0) {
+		fprintf(stderr, "test_srv_state: WEFT_TEST_DB=%s: want sqlite or postgres\n", want);
+		return 1;
+	}
+	return cmocka_run_group_tests_name(be->name, tests, setup, teardown);
 }
