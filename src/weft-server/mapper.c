@@ -36,6 +36,7 @@
 #define MAPPER_OUT_MAX (128u << 20)  /* a node this far behind is cut off */
 #define MAPPER_FRAME_MAX (512u << 20)
 #define MAPPER_TICK_S 5
+#define MAPPER_WRITE_TIMEOUT_S 30 /* a stream whose writes make no progress this long ends */
 
 enum mstream_state {
 	MS_QUEUED = 1,
@@ -482,6 +483,7 @@ int mapper_stream_open(struct mapper *m, struct srv_node *n, struct evhttp_reque
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	struct timeval wtv = { MAPPER_WRITE_TIMEOUT_S, 0 };
 	struct mstream *st;
 
 	if (n->stream != NULL)
@@ -515,6 +517,12 @@ int mapper_stream_open(struct mapper *m, struct srv_node *n, struct evhttp_reque
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "application/octet-stream");
 	evhttp_send_reply_start(req, 200, "OK");
+	/*
+	 * evhttp's timeout (30 s) applies to reads too, and the node sends
+	 * nothing on its stream once the request is in: it would cut every quiet
+	 * stream after 30 s. Only a write that stalls that long ends a stream.
+	 */
+	bufferevent_set_timeouts(bev, NULL, &wtv);
 	evhttp_connection_set_closecb(conn, ms_closed, st);
 	srv_node_set_online(m->s, n, true);
 	event_active(m->pump, 0, 0);
