@@ -7,6 +7,8 @@
  * then LIVE: from the moment its full map is built from the current state,
  * every delta batch reaches it, so nothing between the two is lost (a delta
  * may repeat what the full map already says; applying it again is harmless).
+ * Keep-alives go to queued streams as well, so a node far back in the queue
+ * does not time out waiting for its full map.
  * An evbuffer callback on the connection's output tells when a full map has
  * drained; a stream whose output grows past MAPPER_OUT_MAX is dropped.
  */
@@ -426,7 +428,12 @@ static void mapper_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (i >= m->n_streams)
 			continue;
 		st = m->streams[i];
-		if (st->state == MS_LIVE && now - st->last_send_ns >= (uint64_t)CTRL_KEEPALIVE_NS &&
+		/*
+		 * Queued streams too: behind thousands of full maps a node may wait
+		 * minutes for its own, and would otherwise time out, reconnect and
+		 * join the queue again at its end.
+		 */
+		if (now - st->last_send_ns >= (uint64_t)CTRL_KEEPALIVE_NS &&
 		    ms_send(st, CTRL_FRAME_KEEPALIVE, "", 0) == 0)
 			m->stats.keepalives++;
 	}
