@@ -126,10 +126,17 @@ static void ms_detach(struct mstream *st)
 static void ms_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct mstream *st = arg;
+	struct evhttp_request *req = st->req;
 
 	log_debug("map stream of node %llu closed by the node",
 		  st->node ? (unsigned long long)st->node->rec.id : 0ULL);
 	ms_detach(st);
+	/*
+	 * On EOF or a timeout libevent frees the connection but leaves an
+	 * unfinished response to us, detached from it: ending it frees it.
+	 */
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
 }
 
 /* Ends the response cleanly (the node sees the end of the stream and reconnects). */
