@@ -20,11 +20,13 @@
  *       were registered, 3 when the server refused any.
  *   ctrlsim replay --server URL --authkey KEY
  *       replayed, reordered, stale, forged, oversized and malformed node requests;
- *       prints "ok NAME: status" or "FAIL NAME: why" per check; exit 0 when all
- *       passed.
+ *       prints "ok NAME: STATUS ..." or "FAIL NAME: STATUS ..." per check; exit 0
+ *       when all passed.
  *
  * --light (for 10,000 nodes) checks full maps without parsing them: the frame is
  * authenticated and its header, Self ID and peer count are read from the text.
+ * --server-pid PID adds the server's CPU per phase and peak RSS (/proc) to the
+ * results, --metrics URL its own fan-out time for the change (/metrics).
  * Every wait has a deadline: --timeout S per phase (default 120).
  */
 #include <errno.h>
