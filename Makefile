@@ -6,14 +6,17 @@
 #   make demo-stop  tear the demo down
 #   make fuzz       run every fuzz target for FUZZ_SECONDS (default 60) each
 #   make bench      tunnel throughput against wireguard-go (docs/BENCHMARKS.md)
+#   make bench-ctrl control-server load: NODES simulated nodes (default 1000; the target
+#                   is 10000), one change timed to every map stream (docs/BENCHMARKS.md)
 #   make check      clang-tidy over the sources
 #   make format     clang-format the sources in place
 #   make install    install the binaries (PREFIX via meson configure)
 BUILD ?= build
 FUZZ_SECONDS ?= 60
+NODES ?= 1000
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test demo demo-stop fuzz bench check format install clean
+.PHONY: all deps test demo demo-stop fuzz bench bench-ctrl check format install clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -38,6 +41,9 @@ fuzz: deps
 
 bench: all
 	bench/run.sh
+
+bench-ctrl: all
+	bench/ctrl_load.sh --nodes $(NODES)
 
 check: all
 	clang-tidy -p $(BUILD) --quiet $(filter %.c,$(SOURCES))

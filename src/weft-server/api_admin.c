@@ -236,6 +236,83 @@ static int api_body_time(struct api_ctx *c, const char *k, int64_t *out)
 	return 0;
 }
 
+/*
+ * The body fields each endpoint takes, with Headscale's v1 JSON names. A body
+ * with any other field, or a field of the wrong type, is refused before
+ * anything changes: a typo ("reuseable") must not silently mean "false".
+ */
+#define API_NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+#define API_FIELDS_MAX 8 /* the longest table below */
+static const struct jsonx_field api_f_user_create[] = {
+	{ "name", JSONX_STRING, 0, DB_USER_NAME_MAX },
+	{ "displayName", JSONX_STRING, JSONX_F_NULL, DB_USER_NAME_MAX },
+	{ "email", JSONX_STRING, JSONX_F_NULL, DB_USER_NAME_MAX },
+	{ "pictureUrl", JSONX_STRING, JSONX_F_NULL, 0 }, /* accepted, not kept */
+};
+static const struct jsonx_field api_f_pak_create[] = {
+	{ "user", JSONX_ANY, 0, 0 }, /* an ID (number or decimal string) or a name */
+	{ "reusable", JSONX_BOOL, JSONX_F_NULL, 0 },
+	{ "ephemeral", JSONX_BOOL, JSONX_F_NULL, 0 },
+	{ "expiration", JSONX_STRING, JSONX_F_NULL, 64 },
+	{ "aclTags", JSONX_ARRAY, JSONX_F_NULL, 64 },
+};
+static const struct jsonx_field api_f_pak_find[] = {
+	{ "user", JSONX_ANY, 0, 0 }, /* Headscale sends it; the key names itself */
+	{ "key", JSONX_STRING, 0, 256 },
+	{ "id", JSONX_UINT, JSONX_F_STRNUM, 0 },
+};
+static const struct jsonx_field api_f_node_register[] = {
+	{ "user", JSONX_STRING, 0, DB_USER_NAME_MAX },
+	{ "key", JSONX_STRING, 0, 256 },
+};
+static const struct jsonx_field api_f_node_tags[] = {
+	{ "nodeId", JSONX_UINT, JSONX_F_STRNUM, 0 },
+	{ "tags", JSONX_ARRAY, JSONX_F_NULL, 64 },
+};
+static const struct jsonx_field api_f_node_move[] = {
+	{ "nodeId", JSONX_UINT, JSONX_F_STRNUM, 0 },
+	{ "user", JSONX_ANY, 0, 0 },
+};
+static const struct jsonx_field api_f_apikey_create[] = {
+	{ "expiration", JSONX_STRING, JSONX_F_NULL, 64 },
+};
+static const struct jsonx_field api_f_apikey_expire[] = {
+	{ "prefix", JSONX_STRING, 0, 64 },
+};
+
+/* Checks the body against the endpoint's fields (none: no body, or an empty object). */
+static int api_fields(struct api_ctx *c, const struct jsonx_field *f, size_t n)
+{
+	const json_t *out[API_FIELDS_MAX];
+	struct jsonx_err jerr;
+
+	if (c->body == NULL)
+		return 0;
+	if (jsonx_check(c->body, f, n < API_FIELDS_MAX ? n : API_FIELDS_MAX, out, "", &jerr) < 0) {
+		c->srv->rejects[SRV_REJ_MALFORMED]++;
+		log_info_rl("API call refused: %s", jerr.msg);
+		srv_reply_error(c->req, 400, "%s (nothing was changed)", jerr.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A body's nodeId, when given, must name the node of the path. */
+static int api_body_node_id(struct api_ctx *c, uint64_t id)
+{
+	json_t *v = c->body ? json_object_get(c->body, "nodeId") : NULL;
+	uint64_t got;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (jsonx_uint(v, &got) < 0 || got != id) {
+		srv_reply_error(c->req, 400, "nodeId: %s does not match the node in the path",
+				json_is_string(v) ? json_string_value(v) : "the value");
+		return -1;
+	}
+	return 0;
+}
+
 /* An array of strings in the body; *out NULL-terminated (caller frees with jsonx_strv_free). */
 static int api_body_strv(struct api_ctx *c, const char *k, char ***out, size_t *n)
 {
@@ -258,7 +335,11 @@ static void api_users_list(struct api_ctx *c)
 {
 	const char *name = api_query(c, "name"), *id = api_query(c, "id");
 	const char *email = api_query(c, "email");
-	json_t *a = json_array();
+	json_t *a;
+
+	if (api_fields(c, NULL, 0) < 0)
+		return;
+	a = json_array();
 
 	for (size_t i = 0; i < c->st->n_users; i++) {
 		struct srv_user *u = c->st->users[i];
@@ -278,6 +359,8 @@ static void api_users_create(struct api_ctx *c)
 	struct srv_user *u;
 	int r;
 
+	if (api_fields(c, api_f_user_create, API_NFIELDS(api_f_user_create)) < 0)
+		return;
 	if (name == NULL) {
 		srv_reply_error(c->req, 400, "name: required");
 		return;
@@ -300,6 +383,8 @@ static void api_user_item(struct api_ctx *c, const char *rest)
 	uint64_t id;
 	int r;
 
+	if (api_fields(c, NULL, 0) < 0)
+		return;
 	if (!api_path_id(rest, idlen, &id) || (u = srv_user_by_id(c->st, id)) == NULL) {
 		srv_reply_error(c->req, 404, "no such user");
 		return;
@@ -347,6 +432,8 @@ static void api_paks_list(struct api_ctx *c)
 	struct srv_user *u = user ? srv_user_by_ref(c->st, user) : NULL;
 	json_t *a;
 
+	if (api_fields(c, NULL, 0) < 0)
+		return;
 	if (user != NULL && u == NULL) {
 		srv_reply_error(c->req, 404, "no such user: %s", user);
 		return;
@@ -369,7 +456,8 @@ static void api_paks_create(struct api_ctx *c)
 	json_t *v;
 	int r;
 
-	if ((u = api_body_user(c)) == NULL || api_body_time(c, "expiration", &exp) < 0 ||
+	if (api_fields(c, api_f_pak_create, API_NFIELDS(api_f_pak_create)) < 0 ||
+	    (u = api_body_user(c)) == NULL || api_body_time(c, "expiration", &exp) < 0 ||
 	    api_body_strv(c, "aclTags", &tags, &n_tags) < 0)
 		return;
 	/* The admin tags the key's nodes: the tags must exist in the policy. */
@@ -414,10 +502,12 @@ static struct srv_pak *api_find_pak(struct api_ctx *c)
 
 static void api_paks_expire(struct api_ctx *c)
 {
-	struct srv_pak *k = api_find_pak(c);
+	struct srv_pak *k;
 	int r;
 
-	if (k == NULL) {
+	if (api_fields(c, api_f_pak_find, API_NFIELDS(api_f_pak_find)) < 0)
+		return;
+	if ((k = api_find_pak(c)) == NULL) {
 		srv_reply_error(c->req, 404, "no such pre-auth key");
 		return;
 	}
@@ -434,6 +524,8 @@ static void api_paks_delete(struct api_ctx *c, const char *rest)
 	uint64_t id;
 	int r;
 
+	if (api_fields(c, api_f_pak_find, API_NFIELDS(api_f_pak_find)) < 0)
+		return;
 	k = rest[0] != '\0' && api_path_id(rest, strlen(rest), &id) ? srv_pak_by_id(c->st, id) :
 								       api_find_pak(c);
 	if (k == NULL) {
@@ -455,6 +547,8 @@ static void api_nodes_list(struct api_ctx *c)
 	struct srv_user *u = user ? srv_user_by_ref(c->st, user) : NULL;
 	json_t *a;
 
+	if (api_fields(c, NULL, 0) < 0)
+		return;
 	if (user != NULL && u == NULL) {
 		srv_reply_error(c->req, 404, "no such user: %s", user);
 		return;
@@ -472,6 +566,8 @@ static void api_nodes_register(struct api_ctx *c)
 	struct srv_node *n;
 	int r;
 
+	if (api_fields(c, api_f_node_register, API_NFIELDS(api_f_node_register)) < 0)
+		return;
 	if (user == NULL)
 		user = api_str(c, "user");
 	if (key == NULL)
@@ -496,10 +592,21 @@ static void api_node_item(struct api_ctx *c, const char *rest)
 	uint64_t id;
 	int r = 0;
 
+	if (strcmp(verb, "tags") == 0) {
+		if (api_fields(c, api_f_node_tags, API_NFIELDS(api_f_node_tags)) < 0)
+			return;
+	} else if (strcmp(verb, "user") == 0) {
+		if (api_fields(c, api_f_node_move, API_NFIELDS(api_f_node_move)) < 0)
+			return;
+	} else if (api_fields(c, NULL, 0) < 0) {
+		return;
+	}
 	if (!api_path_id(rest, idlen, &id) || (n = srv_node_by_id(c->st, id)) == NULL) {
 		srv_reply_error(c->req, 404, "no such node");
 		return;
 	}
+	if (api_body_node_id(c, id) < 0)
+		return;
 	if (verb[0] == '\0' && c->method == EVHTTP_REQ_GET) {
 		api_wrap(c, "node", api_node(c, n));
 		return;
@@ -624,7 +731,11 @@ static void api_policy_check(struct api_ctx *c)
 
 static void api_apikeys_list(struct api_ctx *c)
 {
-	json_t *a = json_array();
+	json_t *a;
+
+	if (api_fields(c, NULL, 0) < 0)
+		return;
+	a = json_array();
 
 	for (size_t i = 0; i < c->st->n_apikeys; i++)
 		json_array_append_new(a, api_apikey(c->st->apikeys[i]));
@@ -638,7 +749,8 @@ static void api_apikeys_create(struct api_ctx *c)
 	int64_t exp;
 	int r;
 
-	if (api_body_time(c, "expiration", &exp) < 0)
+	if (api_fields(c, api_f_apikey_create, API_NFIELDS(api_f_apikey_create)) < 0 ||
+	    api_body_time(c, "expiration", &exp) < 0)
 		return;
 	if ((r = srv_apikey_create(c->st, exp, text, &k, c->err, sizeof(c->err))) < 0) {
 		api_fail(c, r);
@@ -711,10 +823,13 @@ static void api_dispatch(struct api_ctx *c)
 		api_apikeys_list(c);
 	else if (api_is(c, EVHTTP_REQ_POST, "apikey"))
 		api_apikeys_create(c);
-	else if (api_is(c, EVHTTP_REQ_POST, "apikey/expire"))
-		api_apikey_by(c, api_str(c, "prefix"), false);
-	else if (c->method == EVHTTP_REQ_DELETE && strncmp(p, "apikey/", 7) == 0)
-		api_apikey_by(c, p + 7, true);
+	else if (api_is(c, EVHTTP_REQ_POST, "apikey/expire")) {
+		if (api_fields(c, api_f_apikey_expire, API_NFIELDS(api_f_apikey_expire)) == 0)
+			api_apikey_by(c, api_str(c, "prefix"), false);
+	} else if (c->method == EVHTTP_REQ_DELETE && strncmp(p, "apikey/", 7) == 0) {
+		if (api_fields(c, NULL, 0) == 0)
+			api_apikey_by(c, p + 7, true);
+	}
 	else
 		srv_reply_error(c->req, 404, "no such endpoint: /api/v1/%s", p);
 }
@@ -763,10 +878,13 @@ void srv_api_route(struct srv *srv, struct evhttp_request *req, const char *path
 	}
 	if (len > 0) {
 		if (jsonx_load(body, len, &c.body, &jerr) < 0) {
-			srv_reply_error(req, 400, "%s", jerr.msg);
+			srv->rejects[SRV_REJ_MALFORMED]++;
+			log_info_rl("API call refused: malformed JSON body: %s", jerr.msg);
+			srv_reply_error(req, 400, "malformed JSON body: %s", jerr.msg);
 			goto out;
 		}
 		if (!json_is_object(c.body)) {
+			srv->rejects[SRV_REJ_MALFORMED]++;
 			srv_reply_error(req, 400, "the body must be a JSON object");
 			goto out;
 		}

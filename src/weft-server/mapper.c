@@ -7,6 +7,8 @@
  * then LIVE: from the moment its full map is built from the current state,
  * every delta batch reaches it, so nothing between the two is lost (a delta
  * may repeat what the full map already says; applying it again is harmless).
+ * Keep-alives go to queued streams as well, so a node far back in the queue
+ * does not time out waiting for its full map.
  * An evbuffer callback on the connection's output tells when a full map has
  * drained; a stream whose output grows past MAPPER_OUT_MAX is dropped.
  *
@@ -42,10 +44,16 @@
 
 #define MAPPER_BATCH_MS 20
 #define MAPPER_FULL_INFLIGHT 8
-#define MAPPER_OUT_LOW (256u << 10)  /* a full map counts as delivered below this */
+/*
+ * A full map counts as delivered once no more than this is left in our
+ * buffer (the rest is in the kernel). Every stream may keep up to this much
+ * here while its node reads slowly: at 10,000 streams 256 KiB made 1.7 GB.
+ */
+#define MAPPER_OUT_LOW (16u << 10)
 #define MAPPER_OUT_MAX (128u << 20)  /* a node this far behind is cut off */
 #define MAPPER_FRAME_MAX (512u << 20)
 #define MAPPER_TICK_S 5
+#define MAPPER_WRITE_TIMEOUT_S 30 /* a stream whose writes make no progress this long ends */
 
 enum mstream_state {
 	MS_QUEUED = 1,
@@ -129,10 +137,17 @@ static void ms_detach(struct mstream *st)
 static void ms_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct mstream *st = arg;
+	struct evhttp_request *req = st->req;
 
 	log_debug("map stream of node %llu closed by the node",
 		  st->node ? (unsigned long long)st->node->rec.id : 0ULL);
 	ms_detach(st);
+	/*
+	 * On EOF or a timeout libevent frees the connection but leaves an
+	 * unfinished response to us, detached from it: ending it frees it.
+	 */
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
 }
 
 /* Ends the response cleanly (the node sees the end of the stream and reconnects). */
@@ -663,7 +678,12 @@ static void mapper_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (i >= m->n_streams)
 			continue;
 		st = m->streams[i];
-		if (st->state == MS_LIVE && now - st->last_send_ns >= (uint64_t)CTRL_KEEPALIVE_NS &&
+		/*
+		 * Queued streams too: behind thousands of full maps a node may wait
+		 * minutes for its own, and would otherwise time out, reconnect and
+		 * join the queue again at its end.
+		 */
+		if (now - st->last_send_ns >= (uint64_t)CTRL_KEEPALIVE_NS &&
 		    ms_send(st, CTRL_FRAME_KEEPALIVE, "", 0) == 0)
 			m->stats.keepalives++;
 	}
@@ -727,6 +747,7 @@ int mapper_stream_open(struct mapper *m, struct srv_node *n, struct evhttp_reque
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	struct timeval wtv = { MAPPER_WRITE_TIMEOUT_S, 0 };
 	struct mstream *st;
 
 	if (n->stream != NULL)
@@ -760,6 +781,12 @@ int mapper_stream_open(struct mapper *m, struct srv_node *n, struct evhttp_reque
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "application/octet-stream");
 	evhttp_send_reply_start(req, 200, "OK");
+	/*
+	 * evhttp's timeout (30 s) applies to reads too, and the node sends
+	 * nothing on its stream once the request is in: it would cut every quiet
+	 * stream after 30 s. Only a write that stalls that long ends a stream.
+	 */
+	bufferevent_set_timeouts(bev, NULL, &wtv);
 	evhttp_connection_set_closecb(conn, ms_closed, st);
 	srv_node_set_online(m->s, n, true);
 	event_active(m->pump, 0, 0);

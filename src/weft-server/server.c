@@ -258,6 +258,13 @@ static struct evhttp *srv_http_new(struct srv *srv, void (*cb)(struct evhttp_req
 	 * off by libevent (its own 413) before it is buffered.
 	 */
 	evhttp_set_max_body_size(h, 2 * (CTRL_BODY_MAX + CTRL_SEAL_OVERHEAD));
+	/*
+	 * A body over that is answered 413 only once the client has sent it
+	 * (drained, never stored; the request timeout bounds the time):
+	 * closing at once resets the connection under a client still sending,
+	 * which then sees no status at all.
+	 */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 					      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
 	return h;
