@@ -186,8 +186,13 @@ static int node_open(struct srv *srv, struct evhttp_request *req, enum ctrl_op o
 		node_reply_sealed_error(srv, req, &nr->box, 400, SRV_REJ_MALFORMED, jerr.msg);
 		goto fail;
 	}
-	r = ctrl_replay_check(nr->node != NULL ? srv->replay : srv->replay_new, &nr->machine,
-			      &nr->env, (int64_t)clock_real_ns());
+	/* A known machine's request may replay what it sent while still unknown
+	 * (its registration), which only the strangers' cache remembers. */
+	if (nr->node != NULL && ctrl_replay_seen(srv->replay_new, &nr->machine, &nr->env))
+		r = -EALREADY;
+	else
+		r = ctrl_replay_check(nr->node != NULL ? srv->replay : srv->replay_new,
+				      &nr->machine, &nr->env, (int64_t)clock_real_ns());
 	if (r < 0) {
 		node_reply_sealed_error(srv, req, &nr->box, 409, SRV_REJ_REPLAY,
 					r == -EALREADY ? "replayed request" :

@@ -183,6 +183,12 @@ static void test_replay(void **state)
 	assert_int_equal(ctrl_replay_check(r, &a, &e, NOW), 0);
 	assert_int_equal(ctrl_replay_check(r, &a, &e, NOW + SEC), -EALREADY);
 	assert_int_equal(ctrl_replay_check(r, &b, &e, NOW + SEC), 0); /* other machine */
+	/* seen: a lookup that records nothing */
+	assert_true(ctrl_replay_seen(r, &a, &e));
+	e.nonce[0] = 7;
+	assert_false(ctrl_replay_seen(r, &a, &e));
+	assert_int_equal(ctrl_replay_count(r), 2);
+	e.nonce[0] = 1;
 	/* fill: the oldest is evicted early and its timestamp becomes the watermark */
 	for (int i = 2; i <= 4; i++) {
 		e.nonce[0] = (uint8_t)i;

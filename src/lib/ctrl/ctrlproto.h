@@ -116,6 +116,9 @@ int ctrl_replay_check(struct ctrl_replay *r, const struct machine_public *mk,
 		      const struct ctrl_envelope *env, int64_t now_ns)
 	__attribute__((warn_unused_result));
 size_t ctrl_replay_count(const struct ctrl_replay *r);
+/* Whether this request's nonce is remembered (no ageing, nothing recorded). */
+bool ctrl_replay_seen(const struct ctrl_replay *r, const struct machine_public *mk,
+		      const struct ctrl_envelope *env);
 
 /* Frames of a map response (docs/PROTOCOL.md 3.5). */
 enum ctrl_frame_type {

@@ -76,11 +76,30 @@ static void ctrl_replay_pop(struct ctrl_replay *r, bool early)
 	r->n--;
 }
 
+static void ctrl_replay_key(const struct machine_public *mk, const struct ctrl_envelope *env,
+			    uint8_t key[static 32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, mk->b, sizeof(mk->b));
+	crypto_generichash_update(&st, env->nonce, sizeof(env->nonce));
+	crypto_generichash_final(&st, key, 32);
+}
+
+bool ctrl_replay_seen(const struct ctrl_replay *r, const struct machine_public *mk,
+		      const struct ctrl_envelope *env)
+{
+	uint8_t key[32];
+
+	ctrl_replay_key(mk, env, key);
+	return nmindex_get(&r->index, key, sizeof(key)) != NULL;
+}
+
 int ctrl_replay_check(struct ctrl_replay *r, const struct machine_public *mk,
 		      const struct ctrl_envelope *env, int64_t now_ns)
 {
 	struct ctrl_replay_entry *e;
-	crypto_generichash_state st;
 	uint8_t key[32];
 
 	/* age out: beyond the window the Timestamp check already refuses the request */
@@ -88,10 +107,7 @@ int ctrl_replay_check(struct ctrl_replay *r, const struct machine_public *mk,
 		ctrl_replay_pop(r, false);
 	if (r->have_watermark && env->timestamp_ns <= r->watermark_ns)
 		return -ESTALE;
-	crypto_generichash_init(&st, NULL, 0, sizeof(key));
-	crypto_generichash_update(&st, mk->b, sizeof(mk->b));
-	crypto_generichash_update(&st, env->nonce, sizeof(env->nonce));
-	crypto_generichash_final(&st, key, sizeof(key));
+	ctrl_replay_key(mk, env, key);
 	if (nmindex_get(&r->index, key, sizeof(key)) != NULL)
 		return -EALREADY;
 	if (r->n == r->cap)
