@@ -20,6 +20,7 @@
 #include "core/mem.h"
 #include "core/numparse.h"
 #include "json/jsonx.h"
+#include "weft-server/api_body.h"
 #include "weft-server/config.h"
 #include "weft-server/db.h"
 #include "weft-server/mapper.h"
@@ -28,7 +29,6 @@
 #include "weft-server/state.h"
 
 #define API_PREFIX "/api/v1/"
-#define API_BODY_MAX (1u << 20)
 
 struct api_ctx {
 	struct srv *srv;
@@ -236,49 +236,7 @@ static int api_body_time(struct api_ctx *c, const char *k, int64_t *out)
 	return 0;
 }
 
-/*
- * The body fields each endpoint takes, with Headscale's v1 JSON names. A body
- * with any other field, or a field of the wrong type, is refused before
- * anything changes: a typo ("reuseable") must not silently mean "false".
- */
-#define API_NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
-#define API_FIELDS_MAX 8 /* the longest table below */
-static const struct jsonx_field api_f_user_create[] = {
-	{ "name", JSONX_STRING, 0, DB_USER_NAME_MAX },
-	{ "displayName", JSONX_STRING, JSONX_F_NULL, DB_USER_NAME_MAX },
-	{ "email", JSONX_STRING, JSONX_F_NULL, DB_USER_NAME_MAX },
-	{ "pictureUrl", JSONX_STRING, JSONX_F_NULL, 0 }, /* accepted, not kept */
-};
-static const struct jsonx_field api_f_pak_create[] = {
-	{ "user", JSONX_ANY, 0, 0 }, /* an ID (number or decimal string) or a name */
-	{ "reusable", JSONX_BOOL, JSONX_F_NULL, 0 },
-	{ "ephemeral", JSONX_BOOL, JSONX_F_NULL, 0 },
-	{ "expiration", JSONX_STRING, JSONX_F_NULL, 64 },
-	{ "aclTags", JSONX_ARRAY, JSONX_F_NULL, 64 },
-};
-static const struct jsonx_field api_f_pak_find[] = {
-	{ "user", JSONX_ANY, 0, 0 }, /* Headscale sends it; the key names itself */
-	{ "key", JSONX_STRING, 0, 256 },
-	{ "id", JSONX_UINT, JSONX_F_STRNUM, 0 },
-};
-static const struct jsonx_field api_f_node_register[] = {
-	{ "user", JSONX_STRING, 0, DB_USER_NAME_MAX },
-	{ "key", JSONX_STRING, 0, 256 },
-};
-static const struct jsonx_field api_f_node_tags[] = {
-	{ "nodeId", JSONX_UINT, JSONX_F_STRNUM, 0 },
-	{ "tags", JSONX_ARRAY, JSONX_F_NULL, 64 },
-};
-static const struct jsonx_field api_f_node_move[] = {
-	{ "nodeId", JSONX_UINT, JSONX_F_STRNUM, 0 },
-	{ "user", JSONX_ANY, 0, 0 },
-};
-static const struct jsonx_field api_f_apikey_create[] = {
-	{ "expiration", JSONX_STRING, JSONX_F_NULL, 64 },
-};
-static const struct jsonx_field api_f_apikey_expire[] = {
-	{ "prefix", JSONX_STRING, 0, 64 },
-};
+#define API_FIELDS_MAX API_BODY_FIELDS_MAX
 
 /* Checks the body against the endpoint's fields (none: no body, or an empty object). */
 static int api_fields(struct api_ctx *c, const struct jsonx_field *f, size_t n)
@@ -359,7 +317,7 @@ static void api_users_create(struct api_ctx *c)
 	struct srv_user *u;
 	int r;
 
-	if (api_fields(c, api_f_user_create, API_NFIELDS(api_f_user_create)) < 0)
+	if (api_fields(c, api_f_user_create, api_f_user_create_n) < 0)
 		return;
 	if (name == NULL) {
 		srv_reply_error(c->req, 400, "name: required");
@@ -456,7 +414,7 @@ static void api_paks_create(struct api_ctx *c)
 	json_t *v;
 	int r;
 
-	if (api_fields(c, api_f_pak_create, API_NFIELDS(api_f_pak_create)) < 0 ||
+	if (api_fields(c, api_f_pak_create, api_f_pak_create_n) < 0 ||
 	    (u = api_body_user(c)) == NULL || api_body_time(c, "expiration", &exp) < 0 ||
 	    api_body_strv(c, "aclTags", &tags, &n_tags) < 0)
 		return;
@@ -505,7 +463,7 @@ static void api_paks_expire(struct api_ctx *c)
 	struct srv_pak *k;
 	int r;
 
-	if (api_fields(c, api_f_pak_find, API_NFIELDS(api_f_pak_find)) < 0)
+	if (api_fields(c, api_f_pak_find, api_f_pak_find_n) < 0)
 		return;
 	if ((k = api_find_pak(c)) == NULL) {
 		srv_reply_error(c->req, 404, "no such pre-auth key");
@@ -524,7 +482,7 @@ static void api_paks_delete(struct api_ctx *c, const char *rest)
 	uint64_t id;
 	int r;
 
-	if (api_fields(c, api_f_pak_find, API_NFIELDS(api_f_pak_find)) < 0)
+	if (api_fields(c, api_f_pak_find, api_f_pak_find_n) < 0)
 		return;
 	k = rest[0] != '\0' && api_path_id(rest, strlen(rest), &id) ? srv_pak_by_id(c->st, id) :
 								       api_find_pak(c);
@@ -566,7 +524,7 @@ static void api_nodes_register(struct api_ctx *c)
 	struct srv_node *n;
 	int r;
 
-	if (api_fields(c, api_f_node_register, API_NFIELDS(api_f_node_register)) < 0)
+	if (api_fields(c, api_f_node_register, api_f_node_register_n) < 0)
 		return;
 	if (user == NULL)
 		user = api_str(c, "user");
@@ -593,10 +551,10 @@ static void api_node_item(struct api_ctx *c, const char *rest)
 	int r = 0;
 
 	if (strcmp(verb, "tags") == 0) {
-		if (api_fields(c, api_f_node_tags, API_NFIELDS(api_f_node_tags)) < 0)
+		if (api_fields(c, api_f_node_tags, api_f_node_tags_n) < 0)
 			return;
 	} else if (strcmp(verb, "user") == 0) {
-		if (api_fields(c, api_f_node_move, API_NFIELDS(api_f_node_move)) < 0)
+		if (api_fields(c, api_f_node_move, api_f_node_move_n) < 0)
 			return;
 	} else if (api_fields(c, NULL, 0) < 0) {
 		return;
@@ -749,7 +707,7 @@ static void api_apikeys_create(struct api_ctx *c)
 	int64_t exp;
 	int r;
 
-	if (api_fields(c, api_f_apikey_create, API_NFIELDS(api_f_apikey_create)) < 0 ||
+	if (api_fields(c, api_f_apikey_create, api_f_apikey_create_n) < 0 ||
 	    api_body_time(c, "expiration", &exp) < 0)
 		return;
 	if ((r = srv_apikey_create(c->st, exp, text, &k, c->err, sizeof(c->err))) < 0) {
@@ -824,7 +782,7 @@ static void api_dispatch(struct api_ctx *c)
 	else if (api_is(c, EVHTTP_REQ_POST, "apikey"))
 		api_apikeys_create(c);
 	else if (api_is(c, EVHTTP_REQ_POST, "apikey/expire")) {
-		if (api_fields(c, api_f_apikey_expire, API_NFIELDS(api_f_apikey_expire)) == 0)
+		if (api_fields(c, api_f_apikey_expire, api_f_apikey_expire_n) == 0)
 			api_apikey_by(c, api_str(c, "prefix"), false);
 	} else if (c->method == EVHTTP_REQ_DELETE && strncmp(p, "apikey/", 7) == 0) {
 		if (api_fields(c, NULL, 0) == 0)
