@@ -35,7 +35,8 @@ static void emit(void *arg, const struct ippkt_tcp_seg *s)
 	assert_true(s->len <= sizeof(o->data));
 	o = &h->out[h->n++];
 	o->s = *s;
-	memcpy(o->data, s->data, s->len);
+	if (s->len > 0) /* a bare SYN or ACK has no data (and may have data NULL) */
+		memcpy(o->data, s->data, s->len);
 	o->s.data = o->data;
 }
 

@@ -142,6 +142,8 @@ static struct tcplite_conn *tcplite_lookup(struct tcplite *t, const struct ippkt
 
 static int tcplite_buf_append(struct tcplite_buf *b, const uint8_t *p, size_t n, size_t max)
 {
+	if (n == 0)
+		return 0;
 	if (n > max - b->len)
 		return -ENOBUFS;
 	if (b->len + n > b->cap) {
