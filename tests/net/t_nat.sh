@@ -8,16 +8,20 @@
 #   (b) one full cone, one masquerade fully-random         -> direct
 #   (c) both routers masquerade fully-random               -> relayed, ping works
 #   (d) a3's router drops all UDP (b3 plain masquerade)   -> relayed over TCP, ping works
+#   (e) b5 moves to another router mid-transfer (full cone) -> 100 MB completes, direct to
+#       b5's new public address
 #   (f) the relay (weft-server) is killed and restarted   -> clients reconnect, ping again
 #
 #   public LAN W 203.0.113.0/24 -- srv 203.0.113.1 (weft-server :8080, STUN :3478)
 #     |-- rA 203.0.113.1X  ==NAT==  10.X.1.1/24 -- aX 10.X.1.2   (weftd)
-#     `-- rB 203.0.113.2X  ==NAT==  10.X.2.1/24 -- bX 10.X.2.2   (weftd)
+#     |-- rB 203.0.113.2X  ==NAT==  10.X.2.1/24 -- bX 10.X.2.2   (weftd)
+#     `-- rc5 203.0.113.35 ==NAT==  10.5.3.1/24 -- b5 10.5.3.2   (case e: b5's second link)
 source "$(dirname "$0")/lib.sh"
 net_init nat
 command -v jq >/dev/null || skip "needs jq"
 command -v nft >/dev/null || skip "needs nft"
 for x in "$WEFTD" "$WEFT" "$WEFT_SERVER"; do [ -x "$x" ] || fail "no $x"; done
+XFER=$WEFT_BUILD/tests/tools/xfer
 
 lan W
 ns_add srv
@@ -143,6 +147,40 @@ w a1 netcheck --format json | jq -e '.UDP == true and .GlobalV4 != "" and .Prefe
 log "(a) direct: a1 -> $(peer_field a1 b1 CurAddr); first ping $(((T_PING - T_UP) / 1000000)) ms" \
 	"after up, direct $(((T_DIRECT - T_PING) / 1000000)) ms after that"
 stop_pair 1
+
+# ---- (e) a node's underlay address changes mid-transfer: the path follows ----------------
+# b5 moves from router rb5 to router rc5 (as a laptop moves to another network): its LAN
+# address, its public address and its relay connection change, and a5's direct path dies.
+pair 5 eim eim
+router rc5 203.0.113.35 10.5.3 eim
+veth rc5 lb5 10.5.3.1/24 b5 eth1 10.5.3.2/24
+wait_until 20 direct_while_pinging a5 b5 || fail "(e) a5 -> b5 not direct: $(w a5 status)"
+wait_until 20 is_direct b5 a5 || fail "(e) b5 -> a5 not direct: $(w b5 status)"
+spawn b5 recv-e "$XFER" recv 5001
+RPID=$SPAWNED
+wait_until 10 grep -q listening "$NET_TMP/recv-e.log" || fail "(e) receiver not listening"
+nsx a5 timeout 120 "$XFER" send "$(ip4 b5)" 5001 100 >"$NET_TMP/send-e.out" &
+SPID=$!
+NET_PIDS+=("$SPID")
+rx_over() { [ "$(nsx b5 cat "/sys/class/net/$(ifname b5)/statistics/rx_bytes")" -gt "$1" ]; }
+RX0=$(nsx b5 cat "/sys/class/net/$(ifname b5)/statistics/rx_bytes")
+wait_until 20 rx_over $((RX0 + 2000000)) || fail "(e) the transfer did not start"
+nsx b5 ip link set eth0 down
+nsx b5 ip route replace default via 10.5.3.1 || fail "(e) cannot route b5 through rc5"
+T_MOVE=$(date +%s%N)
+kill -0 "$SPID" 2>/dev/null || fail "(e) the transfer ended before b5 moved: nothing tested"
+wait "$SPID" || fail "(e) the transfer failed after b5 moved: $(w a5 status)"
+T_DONE=$(date +%s%N)
+wait "$RPID" 2>/dev/null
+[ "$(cat "$NET_TMP/send-e.out")" = "$(grep -v listening "$NET_TMP/recv-e.log")" ] ||
+	fail "(e) data corrupted"
+at_rc5() { pings a5 "$(ip4 b5)" && [[ "$(peer_field a5 b5 CurAddr)" == 203.0.113.35:* ]]; }
+wait_until 30 at_rc5 || fail "(e) a5 does not reach b5 at rc5: $(peer_field a5 b5 CurAddr)"
+T_PATH=$(date +%s%N)
+wait_until 20 is_direct b5 a5 || fail "(e) b5 -> a5 not direct after the move: $(w b5 status)"
+log "(e) moved: 100 MB done $(((T_DONE - T_MOVE) / 1000000)) ms after the move," \
+	"direct again $(((T_PATH - T_MOVE) / 1000000)) ms after it: a5 -> $(peer_field a5 b5 CurAddr)"
+stop_pair 5
 
 # ---- (b) one endpoint-independent, one port-randomising: direct ------------------------
 pair 4 eim fully-random
