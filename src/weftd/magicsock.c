@@ -55,6 +55,7 @@
 	X(relay_held_sent)                                                                         \
 	X(relay_held_expired)                                                                      \
 	X(relay_peer_not_here)                                                                     \
+	X(relay_failovers)                                                                         \
 	X(relay_rx)                                                                                \
 	X(relay_rx_unknown_peer)                                                                   \
 	X(direct_tx_from_relay_path)                                                               \
@@ -101,6 +102,8 @@ struct ms_relay {
 	struct relay_client *rc;
 	struct magicsock *ms;
 	bool home;
+	size_t node;	/* which of the region's nodes rc talks to */
+	unsigned fails; /* connections lost or refused since the last handshake */
 };
 
 struct magicsock {
@@ -165,6 +168,8 @@ static void ms_relay_free(struct ms_relay *r)
 	r->rc = NULL;
 	r->region = 0;
 	r->home = false;
+	r->node = 0;
+	r->fails = 0;
 }
 
 static void ms_relays_close(struct magicsock *ms)
@@ -183,7 +188,9 @@ static void ms_relay_ready(void *arg)
 {
 	struct ms_relay *r = arg;
 
-	log_info("relay: connected to region %u%s", r->region, r->home ? " (home)" : "");
+	r->fails = 0;
+	log_info("relay: connected to region %u node %zu%s", r->region, r->node,
+		 r->home ? " (home)" : "");
 	if (r->home && relay_client_note_preferred(r->rc, true) < 0)
 		log_debug("relay: cannot send NOTE_PREFERRED");
 	ms_hold_flush_all(r->ms, clock_mono_ns());
@@ -225,29 +232,20 @@ static void ms_relay_disconnected(void *arg, const char *why)
 {
 	struct ms_relay *r = arg;
 
-	log_info("relay: region %u disconnected: %s", r->region, why);
+	r->fails++;
+	log_info("relay: region %u node %zu disconnected: %s", r->region, r->node, why);
 }
 
-/* The connection to `region`, made on first use. NULL when the map has no such region. */
-static struct ms_relay *ms_relay_get(struct magicsock *ms, uint32_t region)
+/* Connects `slot` to node `node` of region g; false when that cannot start. */
+static bool ms_relay_connect(struct magicsock *ms, struct ms_relay *slot,
+			     const struct netmap_relay_region *g, size_t node)
 {
-	const struct netmap_relay_region *g;
 	struct relay_client_config cfg;
 	char url[RELAY_URL_MAX];
-	struct ms_relay *slot = NULL;
+	uint32_t region = g->id;
 
-	if (region == 0 || ms->rmap == NULL || !ms->have_node_key)
-		return NULL;
-	for (size_t i = 0; i < MS_MAX_RELAYS; i++) {
-		if (ms->relays[i].rc != NULL && ms->relays[i].region == region)
-			return &ms->relays[i];
-		if (ms->relays[i].rc == NULL && slot == NULL)
-			slot = &ms->relays[i];
-	}
-	g = relay_region_find(ms->rmap, region);
-	if (slot == NULL || g == NULL || g->n_nodes == 0 ||
-	    relay_node_url(&g->nodes[0], !g->nodes[0].http, url, sizeof(url)) < 0)
-		return NULL;
+	if (relay_node_url(&g->nodes[node], !g->nodes[node].http, url, sizeof(url)) < 0)
+		return false;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.url = url;
 	cfg.key = ms->node_key;
@@ -259,13 +257,66 @@ static struct ms_relay *ms_relay_get(struct magicsock *ms, uint32_t region)
 	slot->ms = ms;
 	slot->region = region;
 	slot->home = region == ms->home;
+	slot->node = node;
+	slot->fails = 0;
 	if (relay_client_new(ms->base, &cfg, &slot->rc) < 0 || relay_client_start(slot->rc) < 0) {
 		mem_wipe(&cfg, sizeof(cfg));
 		ms_relay_free(slot);
-		return NULL;
+		return false;
 	}
 	mem_wipe(&cfg, sizeof(cfg));
+	return true;
+}
+
+/* The connection to `region`, made on first use. NULL when the map has no such region. */
+static struct ms_relay *ms_relay_get(struct magicsock *ms, uint32_t region)
+{
+	const struct netmap_relay_region *g;
+	struct ms_relay *slot = NULL;
+
+	if (region == 0 || ms->rmap == NULL || !ms->have_node_key)
+		return NULL;
+	for (size_t i = 0; i < MS_MAX_RELAYS; i++) {
+		if (ms->relays[i].rc != NULL && ms->relays[i].region == region)
+			return &ms->relays[i];
+		if (ms->relays[i].rc == NULL && slot == NULL)
+			slot = &ms->relays[i];
+	}
+	g = relay_region_find(ms->rmap, region);
+	if (slot == NULL || g == NULL || g->n_nodes == 0 || !ms_relay_connect(ms, slot, g, 0))
+		return NULL;
 	return slot;
+}
+
+/*
+ * A region's nodes are tried in map order: the first that completes a
+ * handshake serves us, and a node that cannot be reached or drops us
+ * before one hands over to the next (Tailscale's rule too). The nodes of a
+ * region mesh, so any of them reaches every peer homed in the region. Runs
+ * on the tick, outside the relay client's callbacks.
+ */
+static void ms_relays_failover(struct magicsock *ms)
+{
+	for (size_t i = 0; i < MS_MAX_RELAYS; i++) {
+		struct ms_relay *r = &ms->relays[i];
+		const struct netmap_relay_region *g;
+		uint32_t region = r->region;
+		size_t next;
+
+		if (r->rc == NULL || r->fails == 0 || relay_client_is_ready(r->rc))
+			continue;
+		g = relay_region_find(ms->rmap, region);
+		if (g == NULL || g->n_nodes < 2)
+			continue;
+		next = (r->node + 1) % g->n_nodes;
+		log_info("relay: region %u node %zu unreachable; trying node %zu", region, r->node,
+			 next);
+		ms->c.relay_failovers++;
+		relay_client_free(r->rc);
+		r->rc = NULL;
+		if (!ms_relay_connect(ms, r, g, next))
+			log_warnx("relay: cannot connect to region %u node %zu", region, next);
+	}
 }
 
 static void ms_set_home(struct magicsock *ms, uint32_t region)
@@ -663,6 +714,7 @@ static void ms_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ms_netcheck_tick(ms, now);
+	ms_relays_failover(ms);
 	for (size_t i = 1; i <= MS_MAX_PEERS; i++) {
 		struct ms_peer *peer = ms->peers[i];
 		struct pathsel_actions acts = { .n = 0 };
