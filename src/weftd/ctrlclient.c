@@ -979,6 +979,14 @@ static void cc_logout_done(struct evhttp_request *req, void *arg)
 	event_base_loopbreak(cc->base);
 }
 
+void ctrlclient_free_now(struct ctrlclient *cc)
+{
+	if (cc == NULL)
+		return;
+	cc->dying = true;
+	cc_destroy(cc);
+}
+
 void ctrlclient_logout_and_free(struct ctrlclient *cc)
 {
 	struct ctrl_logout_request lr;
