@@ -429,7 +429,9 @@ void backend_free(struct backend *be)
 {
 	if (be == NULL)
 		return;
-	backend_control_stop(be);
+	/* Outside the loop: ctrlclient_free's deferred free would never run. */
+	ctrlclient_free_now(be->cc);
+	be->cc = NULL;
 	if (be->rotate_ev != NULL)
 		event_free(be->rotate_ev);
 	while (be->watchers != NULL)

@@ -7,6 +7,10 @@
  *                        |  \--AuthURL--> FOLLOWUP (long-poll until approved)
  *                        \--refused (403)--> error(fatal), stop
  *
+ * While the stream is up, new endpoints or a new home relay go to the server
+ * in a one-shot map request (Stream:false, OmitPeers:true) on a connection of
+ * its own, so the stream and the peers' sessions carry on undisturbed.
+ *
  * Every failure that is not the server's considered refusal backs off
  * (1 s doubling to 60 s, with jitter) and starts again; the backend keeps
  * the last map meanwhile, so the tunnels never depend on the server.
@@ -97,12 +101,18 @@ struct ctrlclient {
 	struct ctrl_stream *stream;
 	struct ctrl_envelope map_env;
 	bool got_full; /* this stream delivered its full map */
+	/* the endpoint update (one-shot map request) beside the stream */
+	struct evhttp_connection *upd_conn;
+	struct evhttp_request *upd_req;
+	struct ctrl_envelope upd_env;
+	bool upd_due; /* what we report changed since the last update was sent */
 	bool dying;
 };
 
 static void cc_start(struct ctrlclient *cc);
 static void cc_register(struct ctrlclient *cc);
 static void cc_backoff(struct ctrlclient *cc);
+static void cc_update(struct ctrlclient *cc);
 
 /* ---- plumbing ------------------------------------------------------------------------- */
 
@@ -122,16 +132,28 @@ static void cc_error(struct ctrlclient *cc, bool fatal, const char *fmt, ...)
 	cc->cb.error(cc->arg, msg, fatal);
 }
 
+static void cc_close_http(struct evhttp_connection **conn, struct evhttp_request **req)
+{
+	if (*req != NULL) {
+		evhttp_cancel_request(*req);
+		*req = NULL;
+	}
+	if (*conn != NULL) {
+		evhttp_connection_free(*conn);
+		*conn = NULL;
+	}
+}
+
+static void cc_close_update(struct ctrlclient *cc)
+{
+	cc_close_http(&cc->upd_conn, &cc->upd_req);
+}
+
+/* Ends the request in flight, and the endpoint update with it: a new stream carries both. */
 static void cc_close_conn(struct ctrlclient *cc)
 {
-	if (cc->req != NULL) {
-		evhttp_cancel_request(cc->req);
-		cc->req = NULL;
-	}
-	if (cc->conn != NULL) {
-		evhttp_connection_free(cc->conn);
-		cc->conn = NULL;
-	}
+	cc_close_http(&cc->conn, &cc->req);
+	cc_close_update(cc);
 	ctrl_stream_free(cc->stream);
 	cc->stream = NULL;
 }
@@ -200,47 +222,64 @@ static struct bufferevent *cc_bufferevent(struct ctrlclient *cc)
 	return bev;
 }
 
+/* A request on a fresh connection in the slot conn/req (the stream's or the update's). */
+static struct evhttp_request *cc_request_in(struct ctrlclient *cc, struct evhttp_connection **conn,
+					    struct evhttp_request **req,
+					    void (*done)(struct evhttp_request *, void *),
+					    int timeout_s)
+{
+	struct bufferevent *bev;
+
+	cc_close_http(conn, req);
+	bev = cc_bufferevent(cc);
+	if (bev == NULL)
+		return NULL;
+	*conn = evhttp_connection_base_bufferevent_new(cc->base, cc->dns, bev, cc->host,
+						       (unsigned short)cc->port);
+	if (*conn == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	evhttp_connection_set_timeout(*conn, timeout_s);
+	*req = evhttp_request_new(done, cc);
+	if (*req == NULL)
+		return NULL;
+	evhttp_add_header(evhttp_request_get_output_headers(*req), "Host", cc->host);
+	return *req;
+}
+
 /* A fresh connection for each request: the stream holds one for a long time anyway. */
 static struct evhttp_request *cc_request(struct ctrlclient *cc, void (*done)(struct evhttp_request *,
 									      void *),
 					 int timeout_s)
 {
-	struct bufferevent *bev;
-
 	cc_close_conn(cc);
-	bev = cc_bufferevent(cc);
-	if (bev == NULL)
-		return NULL;
-	cc->conn = evhttp_connection_base_bufferevent_new(cc->base, cc->dns, bev, cc->host,
-							  (unsigned short)cc->port);
-	if (cc->conn == NULL) {
-		bufferevent_free(bev);
-		return NULL;
-	}
-	evhttp_connection_set_timeout(cc->conn, timeout_s);
-	cc->req = evhttp_request_new(done, cc);
-	if (cc->req == NULL)
-		return NULL;
-	evhttp_add_header(evhttp_request_get_output_headers(cc->req), "Host", cc->host);
-	return cc->req;
+	return cc_request_in(cc, &cc->conn, &cc->req, done, timeout_s);
 }
 
-static int cc_send(struct ctrlclient *cc, enum evhttp_cmd_type m, const char *path)
+static int cc_send_in(struct ctrlclient *cc, struct evhttp_connection *conn,
+		      struct evhttp_request **req, enum evhttp_cmd_type m, const char *path)
 {
 	char full[512];
 
 	snprintf(full, sizeof(full), "%s%s", cc->path_prefix, path);
-	if (evhttp_make_request(cc->conn, cc->req, m, full) < 0) {
-		cc->req = NULL; /* libevent frees a request it failed to make */
+	if (evhttp_make_request(conn, *req, m, full) < 0) {
+		*req = NULL; /* libevent frees a request it failed to make */
 		return -EIO;
 	}
 	return 0;
 }
 
-/* Seals `body` (consumed) as request `op` and sends it. */
-static int cc_post(struct ctrlclient *cc, enum ctrl_op op, json_t *body,
-		   void (*done)(struct evhttp_request *, void *), int timeout_s,
-		   struct ctrl_envelope *env)
+static int cc_send(struct ctrlclient *cc, enum evhttp_cmd_type m, const char *path)
+{
+	return cc_send_in(cc, cc->conn, &cc->req, m, path);
+}
+
+/* Seals `body` (consumed) as request `op` and sends it in the slot conn/req. */
+static int cc_post_in(struct ctrlclient *cc, struct evhttp_connection **conn,
+		      struct evhttp_request **req, enum ctrl_op op, json_t *body,
+		      void (*done)(struct evhttp_request *, void *), int timeout_s,
+		      struct ctrl_envelope *env)
 {
 	char path[64], mkey[KEY_PREFIXED_MAX];
 	struct ctrl_envelope local;
@@ -254,18 +293,27 @@ static int cc_post(struct ctrlclient *cc, enum ctrl_op op, json_t *body,
 	json_decref(body);
 	if (r < 0)
 		return r;
-	if (cc_request(cc, done, timeout_s) == NULL) {
+	if (conn == &cc->conn)
+		cc_close_conn(cc);
+	if (cc_request_in(cc, conn, req, done, timeout_s) == NULL) {
 		free(sealed);
 		return -ENOMEM;
 	}
-	h = evhttp_request_get_output_headers(cc->req);
+	h = evhttp_request_get_output_headers(*req);
 	evhttp_add_header(h, "Weft-Machine", machine_public_format(&cc->machine_pub, mkey,
 								    sizeof(mkey)));
 	evhttp_add_header(h, "Content-Type", "application/octet-stream");
-	evbuffer_add(evhttp_request_get_output_buffer(cc->req), sealed, len);
+	evbuffer_add(evhttp_request_get_output_buffer(*req), sealed, len);
 	free(sealed);
 	snprintf(path, sizeof(path), "/ctrl/v1/%s", ctrl_op_name(op));
-	return cc_send(cc, EVHTTP_REQ_POST, path);
+	return cc_send_in(cc, *conn, req, EVHTTP_REQ_POST, path);
+}
+
+static int cc_post(struct ctrlclient *cc, enum ctrl_op op, json_t *body,
+		   void (*done)(struct evhttp_request *, void *), int timeout_s,
+		   struct ctrl_envelope *env)
+{
+	return cc_post_in(cc, &cc->conn, &cc->req, op, body, done, timeout_s, env);
 }
 
 /* The answer of a finished request: status and a copy of the body (caller frees). */
@@ -363,7 +411,11 @@ static int cc_frame(struct ctrlclient *cc, struct ctrl_frame *f)
 		}
 		cc->got_full = true;
 		cc->backoff_ms = 0; /* a working stream resets the back-off */
-		return cc->cb.netmap_full(cc->arg, nm);
+		r = cc->cb.netmap_full(cc->arg, nm);
+		/* What changed while the map request was on its way goes now. */
+		if (r == 0 && cc->upd_due && !cc->dying)
+			cc_update(cc);
+		return r;
 	case CTRL_FRAME_DELTA:
 		if (!cc->got_full)
 			return -EPROTO;
@@ -441,28 +493,116 @@ static void cc_map_done(struct evhttp_request *req, void *arg)
 	cc_backoff(cc);
 }
 
+/* What every map request reports: keys, endpoints, home relay, hostinfo. */
+static int cc_map_request_fill(struct ctrlclient *cc, struct ctrl_map_request *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (node_private_public(&m->node_key, &cc->node_key) < 0)
+		return -EINVAL;
+	m->disco_key = cc->disco;
+	/* STUN-learnt endpoints first: they are the ones that cross NATs. */
+	for (size_t i = 0; i < cc->n_extra && m->n_endpoints < NETMAP_MAX_ENDPOINTS; i++)
+		m->endpoints[m->n_endpoints++] = cc->extra[i];
+	m->n_endpoints += ctrlclient_local_endpoints(cc->tun, cc->port_udp,
+						     m->endpoints + m->n_endpoints,
+						     NETMAP_MAX_ENDPOINTS - m->n_endpoints);
+	m->relay_home = cc->relay_home;
+	snprintf(m->hostname, sizeof(m->hostname), "%s", cc->hostname);
+	snprintf(m->os, sizeof(m->os), "%s", cc->os);
+	return 0;
+}
+
+/* The one-shot answer must be one sealed delta frame bound to our request. */
+static int cc_update_check(struct ctrlclient *cc, const uint8_t *body, size_t len,
+			   struct jsonx_err *err)
+{
+	struct ctrl_stream *st = NULL;
+	struct ctrl_frame f = { 0 };
+	size_t used = 0;
+	int r;
+
+	r = ctrl_stream_new(&cc->box, cc->upd_env.nonce, CTRL_FRAME_MAX, &st);
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return r;
+	}
+	r = ctrl_stream_feed(st, body, len, &used, &f, err);
+	if (r == 0 || (r == 1 && (f.type != CTRL_FRAME_DELTA || used != len))) {
+		snprintf(err->msg, sizeof(err->msg), "not one delta frame");
+		r = -EPROTO;
+	}
+	json_decref(f.json);
+	ctrl_stream_free(st);
+	return r < 0 ? r : 0;
+}
+
+static void cc_update_done(struct evhttp_request *req, void *arg)
+{
+	struct ctrlclient *cc = arg;
+	struct jsonx_err err;
+	uint8_t *body;
+	size_t len;
+	int code;
+
+	cc->upd_req = NULL;
+	if (cc->dying)
+		return;
+	code = cc_take(req, &body, &len);
+	if (code != 200 || cc_update_check(cc, body, len, &err) < 0) {
+		char why[320];
+		if (code == 200)
+			snprintf(why, sizeof(why), "%s", err.msg);
+		else
+			cc_error_text(cc, body, len, why, sizeof(why));
+		log_warnx("control: endpoint update answered %d (%s); renewing the map request",
+			  code, why);
+		free(body);
+		cc_restart_soon(cc); /* the new stream's request carries them */
+		return;
+	}
+	free(body);
+	if (cc->upd_due)
+		cc_update(cc);
+}
+
+/* Reports endpoints and home relay beside the live stream (PROTOCOL.md 3.4.2). */
+static void cc_update(struct ctrlclient *cc)
+{
+	struct ctrl_map_request m;
+	json_t *body = NULL;
+	int r;
+
+	if (cc->upd_req != NULL) {
+		cc->upd_due = true; /* one at a time: its answer sends the next */
+		return;
+	}
+	cc->upd_due = false;
+	r = cc_map_request_fill(cc, &m);
+	m.stream = false;
+	m.omit_peers = true;
+	if (r == 0)
+		r = ctrl_map_request_encode(&m, &body);
+	if (r == 0)
+		r = cc_post_in(cc, &cc->upd_conn, &cc->upd_req, CTRL_OP_MAP, body, cc_update_done,
+			       CC_TIMEOUT_S, &cc->upd_env);
+	if (r < 0) {
+		log_warnx("control: cannot send the endpoint update; renewing the map request");
+		cc_restart_soon(cc);
+	}
+}
+
 static void cc_map(struct ctrlclient *cc)
 {
 	struct ctrl_map_request m;
 	json_t *body = NULL;
 	int r;
 
-	memset(&m, 0, sizeof(m));
-	if (node_private_public(&m.node_key, &cc->node_key) < 0)
+	if (cc_map_request_fill(cc, &m) < 0)
 		goto fail;
-	m.disco_key = cc->disco;
-	/* STUN-learnt endpoints first: they are the ones that cross NATs. */
-	for (size_t i = 0; i < cc->n_extra && m.n_endpoints < NETMAP_MAX_ENDPOINTS; i++)
-		m.endpoints[m.n_endpoints++] = cc->extra[i];
-	m.n_endpoints += ctrlclient_local_endpoints(cc->tun, cc->port_udp,
-						    m.endpoints + m.n_endpoints,
-						    NETMAP_MAX_ENDPOINTS - m.n_endpoints);
-	m.relay_home = cc->relay_home;
-	snprintf(m.hostname, sizeof(m.hostname), "%s", cc->hostname);
-	snprintf(m.os, sizeof(m.os), "%s", cc->os);
 	m.stream = true;
 	cc->phase = CC_MAP;
 	cc->got_full = false;
+	cc->upd_due = false; /* this request carries the latest */
 	r = ctrl_map_request_encode(&m, &body);
 	if (r == 0)
 		r = cc_post(cc, CTRL_OP_MAP, body, cc_map_done, CC_STREAM_IDLE_S, &cc->map_env);
@@ -839,6 +979,14 @@ static void cc_logout_done(struct evhttp_request *req, void *arg)
 	event_base_loopbreak(cc->base);
 }
 
+void ctrlclient_free_now(struct ctrlclient *cc)
+{
+	if (cc == NULL)
+		return;
+	cc->dying = true;
+	cc_destroy(cc);
+}
+
 void ctrlclient_logout_and_free(struct ctrlclient *cc)
 {
 	struct ctrl_logout_request lr;
@@ -888,10 +1036,14 @@ void ctrlclient_set_path(struct ctrlclient *cc, const struct netendpoint *eps, s
 	memcpy(cc->extra, eps, n * sizeof(eps[0]));
 	cc->n_extra = n;
 	cc->relay_home = relay_home;
-	/* A new map request carries them; the full map that follows is diffed, so peer
-	 * sessions carry on. (A one-shot OmitPeers update would be cheaper: see docs.) */
-	if (cc->phase == CC_MAP && cc->stream != NULL && !cc->dying) {
-		log_info("control: endpoints or home relay changed; renewing the map request");
-		cc_restart_soon(cc);
-	}
+	/* Otherwise the next map request carries them. */
+	if (cc->phase != CC_MAP || cc->stream == NULL || cc->dying)
+		return;
+	log_info("control: endpoints or home relay changed; reporting them");
+	/* Before the full map the server may not have our stream request yet: an update
+	 * overtaking it would be undone by the older values it carries. */
+	if (cc->got_full)
+		cc_update(cc);
+	else
+		cc->upd_due = true;
 }

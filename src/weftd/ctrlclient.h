@@ -78,6 +78,12 @@ int ctrlclient_new(struct event_base *base, const struct ctrlclient_config *cfg,
 	__attribute__((warn_unused_result));
 /* Stops and frees; no callback runs afterwards. NULL is a no-op. */
 void ctrlclient_free(struct ctrlclient *cc);
+/*
+ * The same, at once: only outside the client's callbacks, e.g. as the daemon
+ * exits, when its loop will not run again to carry out ctrlclient_free's
+ * deferred part.
+ */
+void ctrlclient_free_now(struct ctrlclient *cc);
 /* Tells the server we log out (best effort, bounded), then frees. */
 void ctrlclient_logout_and_free(struct ctrlclient *cc);
 

@@ -20,6 +20,7 @@
 #include "relay/relaymap.h"
 #include "stun/stun.h"
 #include "wg/device.h"
+#include "wg/messages.h"
 #include "weftd/ctrlclient.h"
 #include "weftd/engine.h"
 #include "weftd/magicsock.h"
@@ -31,6 +32,11 @@
 #define MS_NETCHECK_SEND_MAX 32
 #define MS_SEEN_TTL_NS (10ULL * CLOCK_NS_PER_SEC)
 #define MS_SPRAY_MAX 4 /* candidates tried directly while no relay is up */
+/* A held handshake older than this is stale: WireGuard has sent a fresh one (REKEY_TIMEOUT). */
+#define MS_HOLD_TTL_NS (5ULL * CLOCK_NS_PER_SEC)
+/* After the relay said the peer is not there, try again this often while it is fresh. */
+#define MS_HOLD_RETRY_NS (250ULL * CLOCK_NS_PER_SEC / 1000)
+#define MS_HOLD_MAX 148 /* a WireGuard initiation, the largest handshake message */
 
 #define MS_COUNTERS(X)                                                                             \
 	X(disco_rx)                                                                                \
@@ -45,6 +51,11 @@
 	X(stun_unsolicited)                                                                        \
 	X(relay_tx)                                                                                \
 	X(relay_tx_dropped)                                                                        \
+	X(relay_held)                                                                              \
+	X(relay_held_sent)                                                                         \
+	X(relay_held_expired)                                                                      \
+	X(relay_peer_not_here)                                                                     \
+	X(relay_failovers)                                                                         \
 	X(relay_rx)                                                                                \
 	X(relay_rx_unknown_peer)                                                                   \
 	X(direct_tx_from_relay_path)                                                               \
@@ -73,6 +84,17 @@ struct ms_peer {
 	bool direct; /* the WireGuard endpoint we set is direct */
 	struct netendpoint cands[MAGICSOCK_MAX_ENDPOINTS]; /* from the map, for the spray */
 	size_t n_cands;
+	/*
+	 * The last WireGuard handshake message for the relay, kept while fresh.
+	 * When it found no relay up (ours connects after netcheck) or the relay
+	 * said the peer was not there (it connects after its netcheck), it goes
+	 * again as soon as that can work, instead of after WireGuard's 5 s retry.
+	 */
+	uint8_t held[MS_HOLD_MAX];
+	size_t held_len;
+	uint64_t held_at;  /* when WireGuard sent it */
+	uint64_t held_try; /* the last attempt */
+	bool held_sent;	   /* and the relay took it */
 };
 
 struct ms_relay {
@@ -80,6 +102,8 @@ struct ms_relay {
 	struct relay_client *rc;
 	struct magicsock *ms;
 	bool home;
+	size_t node;	/* which of the region's nodes rc talks to */
+	unsigned fails; /* connections lost or refused since the last handshake */
 };
 
 struct magicsock {
@@ -132,6 +156,7 @@ static void ms_peer_free(struct magicsock *ms, struct ms_peer *p)
 {
 	ms->peers[p->slot] = NULL;
 	disco_shared_wipe(&p->shared);
+	mem_wipe(p->held, sizeof(p->held));
 	free(p);
 }
 
@@ -143,6 +168,8 @@ static void ms_relay_free(struct ms_relay *r)
 	r->rc = NULL;
 	r->region = 0;
 	r->home = false;
+	r->node = 0;
+	r->fails = 0;
 }
 
 static void ms_relays_close(struct magicsock *ms)
@@ -155,13 +182,31 @@ static void ms_relays_close(struct magicsock *ms)
 static void ms_disco_in(struct magicsock *ms, const uint8_t *p, size_t n,
 			const struct netendpoint *src, const struct node_public *via_relay);
 
+static void ms_hold_flush_all(struct magicsock *ms, uint64_t now);
+
 static void ms_relay_ready(void *arg)
 {
 	struct ms_relay *r = arg;
 
-	log_info("relay: connected to region %u%s", r->region, r->home ? " (home)" : "");
+	r->fails = 0;
+	log_info("relay: connected to region %u node %zu%s", r->region, r->node,
+		 r->home ? " (home)" : "");
 	if (r->home && relay_client_note_preferred(r->rc, true) < 0)
 		log_debug("relay: cannot send NOTE_PREFERRED");
+	ms_hold_flush_all(r->ms, clock_mono_ns());
+}
+
+/* The relay dropped a packet of ours for a peer it does not have (yet). */
+static void ms_relay_peer_gone(void *arg, const struct node_public *key, uint8_t reason)
+{
+	struct ms_relay *r = arg;
+	struct ms_peer *peer;
+
+	if (reason != RELAY_GONE_NOT_HERE || (peer = ms_peer_by_key(r->ms, key)) == NULL)
+		return;
+	r->ms->c.relay_peer_not_here++;
+	if (peer->held_len != 0)
+		peer->held_sent = false; /* retried on the tick, and when the peer's map changes */
 }
 
 static void ms_relay_packet(void *arg, const struct node_public *src, const uint8_t *p, size_t n)
@@ -187,15 +232,46 @@ static void ms_relay_disconnected(void *arg, const char *why)
 {
 	struct ms_relay *r = arg;
 
-	log_info("relay: region %u disconnected: %s", r->region, why);
+	r->fails++;
+	log_info("relay: region %u node %zu disconnected: %s", r->region, r->node, why);
+}
+
+/* Connects `slot` to node `node` of region g; false when that cannot start. */
+static bool ms_relay_connect(struct magicsock *ms, struct ms_relay *slot,
+			     const struct netmap_relay_region *g, size_t node)
+{
+	struct relay_client_config cfg;
+	char url[RELAY_URL_MAX];
+	uint32_t region = g->id;
+
+	if (relay_node_url(&g->nodes[node], !g->nodes[node].http, url, sizeof(url)) < 0)
+		return false;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = url;
+	cfg.key = ms->node_key;
+	cfg.cbs.ready = ms_relay_ready;
+	cfg.cbs.packet = ms_relay_packet;
+	cfg.cbs.disconnected = ms_relay_disconnected;
+	cfg.cbs.peer_gone = ms_relay_peer_gone;
+	cfg.arg = slot;
+	slot->ms = ms;
+	slot->region = region;
+	slot->home = region == ms->home;
+	slot->node = node;
+	slot->fails = 0;
+	if (relay_client_new(ms->base, &cfg, &slot->rc) < 0 || relay_client_start(slot->rc) < 0) {
+		mem_wipe(&cfg, sizeof(cfg));
+		ms_relay_free(slot);
+		return false;
+	}
+	mem_wipe(&cfg, sizeof(cfg));
+	return true;
 }
 
 /* The connection to `region`, made on first use. NULL when the map has no such region. */
 static struct ms_relay *ms_relay_get(struct magicsock *ms, uint32_t region)
 {
 	const struct netmap_relay_region *g;
-	struct relay_client_config cfg;
-	char url[RELAY_URL_MAX];
 	struct ms_relay *slot = NULL;
 
 	if (region == 0 || ms->rmap == NULL || !ms->have_node_key)
@@ -207,26 +283,40 @@ static struct ms_relay *ms_relay_get(struct magicsock *ms, uint32_t region)
 			slot = &ms->relays[i];
 	}
 	g = relay_region_find(ms->rmap, region);
-	if (slot == NULL || g == NULL || g->n_nodes == 0 ||
-	    relay_node_url(&g->nodes[0], !g->nodes[0].http, url, sizeof(url)) < 0)
+	if (slot == NULL || g == NULL || g->n_nodes == 0 || !ms_relay_connect(ms, slot, g, 0))
 		return NULL;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.url = url;
-	cfg.key = ms->node_key;
-	cfg.cbs.ready = ms_relay_ready;
-	cfg.cbs.packet = ms_relay_packet;
-	cfg.cbs.disconnected = ms_relay_disconnected;
-	cfg.arg = slot;
-	slot->ms = ms;
-	slot->region = region;
-	slot->home = region == ms->home;
-	if (relay_client_new(ms->base, &cfg, &slot->rc) < 0 || relay_client_start(slot->rc) < 0) {
-		mem_wipe(&cfg, sizeof(cfg));
-		ms_relay_free(slot);
-		return NULL;
-	}
-	mem_wipe(&cfg, sizeof(cfg));
 	return slot;
+}
+
+/*
+ * A region's nodes are tried in map order: the first that completes a
+ * handshake serves us, and a node that cannot be reached or drops us
+ * before one hands over to the next (Tailscale's rule too). The nodes of a
+ * region mesh, so any of them reaches every peer homed in the region. Runs
+ * on the tick, outside the relay client's callbacks.
+ */
+static void ms_relays_failover(struct magicsock *ms)
+{
+	for (size_t i = 0; i < MS_MAX_RELAYS; i++) {
+		struct ms_relay *r = &ms->relays[i];
+		const struct netmap_relay_region *g;
+		uint32_t region = r->region;
+		size_t next;
+
+		if (r->rc == NULL || r->fails == 0 || relay_client_is_ready(r->rc))
+			continue;
+		g = relay_region_find(ms->rmap, region);
+		if (g == NULL || g->n_nodes < 2)
+			continue;
+		next = (r->node + 1) % g->n_nodes;
+		log_info("relay: region %u node %zu unreachable; trying node %zu", region, r->node,
+			 next);
+		ms->c.relay_failovers++;
+		relay_client_free(r->rc);
+		r->rc = NULL;
+		if (!ms_relay_connect(ms, r, g, next))
+			log_warnx("relay: cannot connect to region %u node %zu", region, next);
+	}
 }
 
 static void ms_set_home(struct magicsock *ms, uint32_t region)
@@ -250,8 +340,8 @@ static void ms_set_home(struct magicsock *ms, uint32_t region)
 		ms->cb.changed(ms->cb_arg);
 }
 
-/* Through the peer's home relay (or ours); false when none is up. */
-static bool ms_relay_send(struct magicsock *ms, struct ms_peer *peer, const uint8_t *p, size_t n)
+/* Through the peer's home relay (or ours, connecting on first use); false when none is up. */
+static bool ms_relay_try(struct magicsock *ms, struct ms_peer *peer, const uint8_t *p, size_t n)
 {
 	uint32_t regions[2] = { peer->relay_home, ms->home };
 
@@ -264,8 +354,69 @@ static bool ms_relay_send(struct magicsock *ms, struct ms_peer *peer, const uint
 			return true;
 		}
 	}
+	return false;
+}
+
+static bool ms_relay_send(struct magicsock *ms, struct ms_peer *peer, const uint8_t *p, size_t n)
+{
+	if (ms_relay_try(ms, peer, p, n))
+		return true;
 	ms->c.relay_tx_dropped++;
 	return false;
+}
+
+/* Keeps a handshake message sent (or not: `sent`) to the relay; a newer one replaces it. */
+static void ms_hold(struct magicsock *ms, struct ms_peer *peer, const uint8_t *p, size_t n,
+		    bool sent, uint64_t now)
+{
+	if (wg_msg_classify(p, n) != WG_KIND_HANDSHAKE || n > sizeof(peer->held) ||
+	    (p[0] != WG_MSG_INITIATION && p[0] != WG_MSG_RESPONSE))
+		return;
+	memcpy(peer->held, p, n);
+	peer->held_len = n;
+	peer->held_at = now;
+	peer->held_try = now;
+	peer->held_sent = sent;
+	if (!sent)
+		ms->c.relay_held++;
+}
+
+static void ms_hold_clear(struct ms_peer *peer)
+{
+	mem_wipe(peer->held, sizeof(peer->held));
+	peer->held_len = 0;
+	peer->held_sent = false;
+}
+
+/*
+ * Sends the peer's held handshake again if it did not get through and a
+ * relay is up; `force` skips the retry interval (something changed that may
+ * let it through now). Forgets it once stale.
+ */
+static void ms_hold_flush(struct magicsock *ms, struct ms_peer *peer, uint64_t now, bool force)
+{
+	if (peer->held_len == 0)
+		return;
+	if (now - peer->held_at > MS_HOLD_TTL_NS) {
+		if (!peer->held_sent)
+			ms->c.relay_held_expired++;
+		ms_hold_clear(peer);
+		return;
+	}
+	if (peer->held_sent || (!force && now - peer->held_try < MS_HOLD_RETRY_NS))
+		return;
+	peer->held_try = now;
+	if (ms_relay_try(ms, peer, peer->held, peer->held_len)) {
+		ms->c.relay_held_sent++;
+		peer->held_sent = true;
+	}
+}
+
+static void ms_hold_flush_all(struct magicsock *ms, uint64_t now)
+{
+	for (size_t i = 1; i <= MS_MAX_PEERS; i++)
+		if (ms->peers[i] != NULL)
+			ms_hold_flush(ms, ms->peers[i], now, true);
 }
 
 /* ---- disco ------------------------------------------------------------------------------ */
@@ -425,12 +576,15 @@ static void ms_relay_out(void *arg, uint16_t slot, const uint8_t *p, size_t n)
 		if (engine_udp_send(ms->engine, &r.ep, p, n) < 0)
 			log_debug_rl("magicsock: direct send failed");
 	}
-	if (r.relay && !ms_relay_send(ms, peer, p, n) && !r.direct) {
-		/* No relay up (yet): try the addresses the map lists, so a LAN works at once. */
-		for (size_t i = 0; i < peer->n_cands && i < MS_SPRAY_MAX; i++) {
+	if (r.relay) {
+		bool sent = ms_relay_send(ms, peer, p, n);
+		if (!r.direct)
+			ms_hold(ms, peer, p, n, sent, now);
+		/* No relay up (yet): the handshake is held for when one is; meanwhile try the
+		 * addresses the map lists, so a LAN works at once. */
+		for (size_t i = 0; !sent && !r.direct && i < peer->n_cands && i < MS_SPRAY_MAX; i++)
 			if (engine_udp_send(ms->engine, &peer->cands[i], p, n) == 0)
 				ms->c.spray_tx++;
-		}
 	}
 	if (r.direct && pathsel_is_direct(&peer->ps, now))
 		ms_peer_sync(ms, peer, now);
@@ -560,6 +714,7 @@ static void ms_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ms_netcheck_tick(ms, now);
+	ms_relays_failover(ms);
 	for (size_t i = 1; i <= MS_MAX_PEERS; i++) {
 		struct ms_peer *peer = ms->peers[i];
 		struct pathsel_actions acts = { .n = 0 };
@@ -569,6 +724,8 @@ static void ms_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 		if (peer == NULL)
 			continue;
+		/* The relay may have come up through another peer, or the home been chosen. */
+		ms_hold_flush(ms, peer, now, false);
 		engine_lock(ms->engine);
 		wp = wg_device_peer_find(dev, peer->key.b);
 		if (wp != NULL) {
@@ -628,6 +785,8 @@ void magicsock_peer_update(struct magicsock *ms, struct wg_peer *wp, const struc
 	memcpy(peer->cands, n->endpoints, k * sizeof(peer->cands[0]));
 	peer->n_cands = k;
 	ms_peer_sync_locked(ms, peer, wp, now);
+	/* Its map entry changed: it may just have reached its relay. */
+	ms_hold_flush(ms, peer, now, true);
 }
 
 void magicsock_peer_remove(struct magicsock *ms, const struct node_public *k)

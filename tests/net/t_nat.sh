@@ -8,16 +8,22 @@
 #   (b) one full cone, one masquerade fully-random         -> direct
 #   (c) both routers masquerade fully-random               -> relayed, ping works
 #   (d) a3's router drops all UDP (b3 plain masquerade)   -> relayed over TCP, ping works
+#   (e) b5 moves to another router mid-transfer (full cone) -> 100 MB completes, direct to
+#       b5's new public address
 #   (f) the relay (weft-server) is killed and restarted   -> clients reconnect, ping again
+#   (g) two meshed weft-relays R1, R2 in one region; b6 cannot reach R1, so a6 is on R1
+#       and b6 on R2                                       -> relayed across the mesh
 #
 #   public LAN W 203.0.113.0/24 -- srv 203.0.113.1 (weft-server :8080, STUN :3478)
 #     |-- rA 203.0.113.1X  ==NAT==  10.X.1.1/24 -- aX 10.X.1.2   (weftd)
-#     `-- rB 203.0.113.2X  ==NAT==  10.X.2.1/24 -- bX 10.X.2.2   (weftd)
+#     |-- rB 203.0.113.2X  ==NAT==  10.X.2.1/24 -- bX 10.X.2.2   (weftd)
+#     `-- rc5 203.0.113.35 ==NAT==  10.5.3.1/24 -- b5 10.5.3.2   (case e: b5's second link)
 source "$(dirname "$0")/lib.sh"
 net_init nat
 command -v jq >/dev/null || skip "needs jq"
 command -v nft >/dev/null || skip "needs nft"
 for x in "$WEFTD" "$WEFT" "$WEFT_SERVER"; do [ -x "$x" ] || fail "no $x"; done
+XFER=$WEFT_BUILD/tests/tools/xfer
 
 lan W
 ns_add srv
@@ -119,7 +125,9 @@ pair() {
 	node "a$c" "ra$c" "10.$c.1"
 	node "b$c" "rb$c" "10.$c.2"
 	T_UP=$(date +%s%N) # both are up: the clock for the figures in docs/BENCHMARKS.md
-	wait_until 20 pings "a$c" "$(ip4 "b$c")" || fail "case $c: a$c cannot reach b$c at all"
+	# One echo every 50 ms until the first reply (20 s deadline): the figure's resolution.
+	nsx "a$c" ping -c 1 -i 0.05 -w 20 "$(ip4 "b$c")" >/dev/null ||
+		fail "case $c: a$c cannot reach b$c at all"
 	T_PING=$(date +%s%N)
 }
 stop_pair() { stop_pid "${PID[a$1]}"; stop_pid "${PID[b$1]}"; }
@@ -141,6 +149,40 @@ w a1 netcheck --format json | jq -e '.UDP == true and .GlobalV4 != "" and .Prefe
 log "(a) direct: a1 -> $(peer_field a1 b1 CurAddr); first ping $(((T_PING - T_UP) / 1000000)) ms" \
 	"after up, direct $(((T_DIRECT - T_PING) / 1000000)) ms after that"
 stop_pair 1
+
+# ---- (e) a node's underlay address changes mid-transfer: the path follows ----------------
+# b5 moves from router rb5 to router rc5 (as a laptop moves to another network): its LAN
+# address, its public address and its relay connection change, and a5's direct path dies.
+pair 5 eim eim
+router rc5 203.0.113.35 10.5.3 eim
+veth rc5 lb5 10.5.3.1/24 b5 eth1 10.5.3.2/24
+wait_until 20 direct_while_pinging a5 b5 || fail "(e) a5 -> b5 not direct: $(w a5 status)"
+wait_until 20 is_direct b5 a5 || fail "(e) b5 -> a5 not direct: $(w b5 status)"
+spawn b5 recv-e "$XFER" recv 5001
+RPID=$SPAWNED
+wait_until 10 grep -q listening "$NET_TMP/recv-e.log" || fail "(e) receiver not listening"
+nsx a5 timeout 120 "$XFER" send "$(ip4 b5)" 5001 100 >"$NET_TMP/send-e.out" &
+SPID=$!
+NET_PIDS+=("$SPID")
+rx_over() { [ "$(nsx b5 cat "/sys/class/net/$(ifname b5)/statistics/rx_bytes")" -gt "$1" ]; }
+RX0=$(nsx b5 cat "/sys/class/net/$(ifname b5)/statistics/rx_bytes")
+wait_until 20 rx_over $((RX0 + 2000000)) || fail "(e) the transfer did not start"
+nsx b5 ip link set eth0 down
+nsx b5 ip route replace default via 10.5.3.1 || fail "(e) cannot route b5 through rc5"
+T_MOVE=$(date +%s%N)
+kill -0 "$SPID" 2>/dev/null || fail "(e) the transfer ended before b5 moved: nothing tested"
+wait "$SPID" || fail "(e) the transfer failed after b5 moved: $(w a5 status)"
+T_DONE=$(date +%s%N)
+wait "$RPID" 2>/dev/null
+[ "$(cat "$NET_TMP/send-e.out")" = "$(grep -v listening "$NET_TMP/recv-e.log")" ] ||
+	fail "(e) data corrupted"
+at_rc5() { pings a5 "$(ip4 b5)" && [[ "$(peer_field a5 b5 CurAddr)" == 203.0.113.35:* ]]; }
+wait_until 30 at_rc5 || fail "(e) a5 does not reach b5 at rc5: $(peer_field a5 b5 CurAddr)"
+T_PATH=$(date +%s%N)
+wait_until 20 is_direct b5 a5 || fail "(e) b5 -> a5 not direct after the move: $(w b5 status)"
+log "(e) moved: 100 MB done $(((T_DONE - T_MOVE) / 1000000)) ms after the move," \
+	"direct again $(((T_PATH - T_MOVE) / 1000000)) ms after it: a5 -> $(peer_field a5 b5 CurAddr)"
+stop_pair 5
 
 # ---- (b) one endpoint-independent, one port-randomising: direct ------------------------
 pair 4 eim fully-random
@@ -176,9 +218,61 @@ stop_pair 2
 pair 3 noudp plain
 keep_pinging b3 "$(ip4 a3)" 3
 [ -z "$(peer_field b3 a3 CurAddr)" ] || fail "(d) b3 -> a3 claims direct"
-w a3 netcheck --format json | jq -e '.UDP == false' >/dev/null ||
-	fail "(d) netcheck on a3 reports UDP: $(w a3 netcheck --format json)"
+# Without UDP the first report waits out the STUN timeout (5 s), longer than the first ping.
+no_udp() { w a3 netcheck --format json | jq -e '.UDP == false' >/dev/null; }
+wait_until 15 no_udp || fail "(d) netcheck on a3 reports UDP: $(w a3 netcheck --format json)"
 nsx b3 ping -c 10 -i 0.1 -W1 -q "$(ip4 a3)" >/dev/null || fail "(d) pings over the TCP relay lost"
 log "(d) relayed over TCP: $(w b3 status | grep a3)"
+
+# ---- (g) two meshed relays in one region, the nodes homed on different ones -------------
+# The server's own relay is off; its map has one region of two weft-relay nodes, R1 then
+# R2, meshed. A node takes the first node of a region that completes a handshake (map
+# order); b6's router refuses TCP to R1, so b6 ends up on R2 while a6 is on R1, and a6's
+# packets for b6 must cross the mesh. Both NATs randomise ports: the path stays relayed.
+[ -x "$WEFT_RELAY" ] || fail "no $WEFT_RELAY"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SD/mesh.key"
+chmod 600 "$SD/mesh.key"
+ns_add R1 R2
+plug W R1 203.0.113.2/24
+plug W R2 203.0.113.3/24
+spawn R1 relay1 "$WEFT_RELAY" --listen 0.0.0.0:3340 --raw-listen 203.0.113.2:3341 \
+	--stun-listen 203.0.113.2:3478 --mesh-key "$SD/mesh.key" --mesh-with tcp://203.0.113.3:3341
+spawn R2 relay2 "$WEFT_RELAY" --listen 0.0.0.0:3340 --raw-listen 203.0.113.3:3341 \
+	--stun-listen 203.0.113.3:3478 --mesh-key "$SD/mesh.key" --mesh-with tcp://203.0.113.2:3341
+wait_until 15 grep -q "mesh link up" "$NET_TMP/relay1.log" || fail "(g) R1's mesh link"
+wait_until 15 grep -q "mesh link up" "$NET_TMP/relay2.log" || fail "(g) R2's mesh link"
+relay_node() { # NAME ADDR
+	printf '{"Name":"%s","RegionID":900,"HostName":"%s","IPv4":"%s","RelayPort":3340,' "$1" "$2" "$2"
+	printf '"STUNPort":3478,"HTTP":true}'
+}
+cat >"$SD/relays.json" <<JSON
+{"Regions":{"900":{"RegionID":900,"RegionCode":"mesh","RegionName":"Meshed pair","Nodes":[
+$(relay_node 900a 203.0.113.2),$(relay_node 900b 203.0.113.3)]}}}
+JSON
+stop_pid "$SRV_PID"
+sed -i -e 's/^    enabled: true/    enabled: false/' -e "s|^derp:|derp:\n  paths: [\"$SD/relays.json\"]|" \
+	"$SD/config.yaml"
+ws configtest >/dev/null 2>&1 || fail "(g) server config: $(ws configtest 2>&1)"
+start_server
+router ra6 203.0.113.16 10.6.1 fully-random
+router rb6 203.0.113.26 10.6.2 fully-random
+nsx rb6 nft add rule inet filter filt ip daddr 203.0.113.2 tcp dport 3340 reject with tcp reset ||
+	fail "(g) nft on rb6"
+node a6 ra6 10.6.1
+node b6 rb6 10.6.2
+nsx a6 ping -c 1 -i 0.05 -w 20 "$(ip4 b6)" >/dev/null || fail "(g) a6 cannot reach b6"
+# clients_of R FROM: established relay connections at relay R from router address FROM.
+clients_of() { nsx "$1" ss -Htn state established "( sport = :3340 )" | grep -c " $2:" || true; }
+on_r2() { [ "$(clients_of R2 203.0.113.26)" = 1 ]; }
+wait_until 10 on_r2 || fail "(g) b6 is not on R2: $(w b6 debug counters | grep relay)"
+[ "$(clients_of R1 203.0.113.16)" = 1 ] || fail "(g) a6 is not on R1"
+[ "$(clients_of R1 203.0.113.26)" = 0 ] || fail "(g) b6 is on R1 too"
+[ "$(clients_of R2 203.0.113.16)" = 0 ] || fail "(g) a6 is on R2 too"
+[ -z "$(peer_field a6 b6 CurAddr)" ] || fail "(g) a6 -> b6 claims direct"
+[ "$(peer_field a6 b6 Relay)" = mesh ] || fail "(g) a6 -> b6 relay: $(peer_field a6 b6 Relay)"
+[ "$(peer_field b6 a6 Relay)" = mesh ] || fail "(g) b6 -> a6 relay: $(peer_field b6 a6 Relay)"
+nsx a6 ping -c 20 -i 0.05 -W1 -q "$(ip4 b6)" >/dev/null || fail "(g) pings across the mesh lost"
+nsx b6 ping -c 20 -i 0.05 -W1 -q "$(ip4 a6)" >/dev/null || fail "(g) pings back across the mesh lost"
+log "(g) meshed: a6 on R1, b6 on R2: $(w a6 status | grep b6)"
 
 pass
