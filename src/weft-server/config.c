@@ -77,6 +77,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "derp.server.region_code", K_STR, O(relay_region_code), 0, NULL },
 	{ "derp.server.region_name", K_STR, O(relay_region_name), 0, NULL },
 	{ "derp.server.stun_listen_addr", K_STR, O(stun_listen_addr), 0, NULL },
+	{ "derp.server.stun_second_listen_addr", K_STR, O(stun_second_listen_addr), 0, NULL },
 	{ "derp.paths", K_STRV, O(derp_paths), 0, NULL },
 	{ "derp.urls", K_STRV, O(derp_urls), 0, NULL },
 	{ "ephemeral_node_inactivity_timeout", K_DURATION, O(ephemeral_inactivity_ns), 0, NULL },
@@ -678,7 +679,8 @@ static void cfg_free_strings(struct srv_config *c)
 		&c->unix_socket, &c->tls_cert_path, &c->tls_key_path, &c->server_key_path,
 		&c->sqlite_path, &c->pg_host, &c->pg_name, &c->pg_user, &c->pg_pass, &c->pg_ssl,
 		&c->base_domain, &c->relay_region_code, &c->relay_region_name,
-		&c->stun_listen_addr, &c->log_level, &c->policy_path, &c->cli_address,
+		&c->stun_listen_addr, &c->stun_second_listen_addr, &c->log_level, &c->policy_path,
+		&c->cli_address,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -746,6 +748,7 @@ int srv_config_defaults(struct srv_config **out)
 	bad |= cfg_set_str(&c->relay_region_code, "weft");
 	bad |= cfg_set_str(&c->relay_region_name, "weft embedded relay");
 	bad |= cfg_set_str(&c->stun_listen_addr, "0.0.0.0:3478");
+	bad |= cfg_set_str(&c->stun_second_listen_addr, "");
 	c->ephemeral_inactivity_ns = 30ULL * 60 * 1000000000ULL;
 	bad |= cfg_set_str(&c->log_level, "info");
 	c->cli_timeout_ns = 5ULL * 1000000000ULL;
@@ -961,6 +964,7 @@ char *srv_config_dump(const struct srv_config *c)
 	dump_str(&w, "    ", "region_code", c->relay_region_code);
 	dump_str(&w, "    ", "region_name", c->relay_region_name);
 	dump_str(&w, "    ", "stun_listen_addr", c->stun_listen_addr);
+	dump_str(&w, "    ", "stun_second_listen_addr", c->stun_second_listen_addr);
 	dump_strv(&w, "  ", "paths", &c->derp_paths);
 	dump_strv(&w, "  ", "urls", &c->derp_urls);
 	buf_put_str(&w, "node:\n");

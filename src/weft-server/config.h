@@ -100,6 +100,7 @@ struct srv_config {
 	char *relay_region_code;
 	char *relay_region_name;
 	char *stun_listen_addr;
+	char *stun_second_listen_addr; /* "": none (see srv_relaymap_embedded) */
 	struct srv_strv derp_paths;
 	struct srv_strv derp_urls;
 

@@ -306,13 +306,48 @@ static int rm_split_url(const char *url, bool *http, char *host, size_t hostlen,
 	return 0;
 }
 
+/*
+ * One node of the embedded region: the relay at server_url's host and port,
+ * STUN at stun_port on `stun_ip` (an address literal, or "" for none: nodes
+ * send STUN only to literals and do not resolve names for it yet).
+ */
+static void rm_embedded_node(struct buf_writer *w, const struct srv_config *cfg, char suffix,
+			     const char *host, uint16_t port, bool http, const char *stun_ip,
+			     uint16_t stun_port)
+{
+	struct netaddr a;
+
+	buf_printf(w, "{\"Name\":\"%u%c\",\"RegionID\":%u,\"HostName\":", cfg->relay_region_id,
+		   suffix, cfg->relay_region_id);
+	jsonx_write_str(w, host);
+	if (netaddr_parse(stun_ip, &a) == 0) {
+		buf_put_str(w, a.family == NETADDR_V4 ? ",\"IPv4\":" : ",\"IPv6\":");
+		jsonx_write_str(w, stun_ip);
+	}
+	buf_printf(w, ",\"STUNPort\":%u,\"RelayPort\":%u%s}", stun_port, port,
+		   http ? ",\"HTTP\":true" : "");
+}
+
+/*
+ * The second STUN address's host for the map: its own when it is a specific
+ * address, else (0.0.0.0, ::) the relay's host.
+ */
+static const char *rm_second_stun_ip(const char *listen_host, const char *relay_host)
+{
+	struct netaddr a;
+
+	if (netaddr_parse(listen_host, &a) == 0 && !netaddr_is_unspecified(&a))
+		return listen_host;
+	return relay_host;
+}
+
 int srv_relaymap_embedded(const struct srv_config *cfg, struct netmap_relaymap *out, char *err,
 			  size_t errlen)
 {
-	char host[256], stunhost[NETADDR_STRLEN];
-	uint16_t port, stun_port = 3478;
+	char host[256], stunhost[NETADDR_STRLEN], host2[NETADDR_STRLEN];
+	uint16_t port, stun_port = 3478, stun_port2 = 0;
+	const char *second = cfg->stun_second_listen_addr;
 	struct buf_writer w;
-	struct netaddr a;
 	bool http;
 	int r;
 
@@ -329,22 +364,30 @@ int srv_relaymap_embedded(const struct srv_config *cfg, struct netmap_relaymap *
 			 cfg->stun_listen_addr);
 		return -EINVAL;
 	}
+	if (second != NULL && second[0] != '\0' &&
+	    (srv_config_split_hostport(second, host2, sizeof(host2), &stun_port2) < 0 ||
+	     stun_port2 == 0)) {
+		snprintf(err, errlen, "derp.server.stun_second_listen_addr `%s': want ADDR:PORT",
+			 second);
+		return -EINVAL;
+	}
 	buf_writer_growable(&w, SRV_RELAYMAP_FILE_MAX);
-	buf_printf(&w, "{\"Regions\":{\"%u\":{\"RegionID\":%u,\"RegionCode\":", cfg->relay_region_id,
+	buf_printf(&w,
+		   "{\"Regions\":{\"%u\":{\"RegionID\":%u,\"RegionCode\":", cfg->relay_region_id,
 		   cfg->relay_region_id);
 	jsonx_write_str(&w, cfg->relay_region_code);
 	buf_put_str(&w, ",\"RegionName\":");
 	jsonx_write_str(&w, cfg->relay_region_name ? cfg->relay_region_name : "");
-	buf_printf(&w, ",\"Nodes\":[{\"Name\":\"%ua\",\"RegionID\":%u,\"HostName\":",
-		   cfg->relay_region_id, cfg->relay_region_id);
-	jsonx_write_str(&w, host);
-	/* STUN needs an address literal (nodes do not resolve names for STUN yet). */
-	if (netaddr_parse(host, &a) == 0) {
-		buf_put_str(&w, a.family == NETADDR_V4 ? ",\"IPv4\":" : ",\"IPv6\":");
-		jsonx_write_str(&w, host);
+	buf_put_str(&w, ",\"Nodes\":[");
+	rm_embedded_node(&w, cfg, 'a', host, port, http, host, stun_port);
+	/* A second STUN endpoint is a second node of the same relay: a node compares the
+	 * mappings the two saw (hard NAT) and would fail over to the same relay. */
+	if (stun_port2 != 0) {
+		buf_put_u8(&w, ',');
+		rm_embedded_node(&w, cfg, 'b', host, port, http, rm_second_stun_ip(host2, host),
+				 stun_port2);
 	}
-	buf_printf(&w, ",\"STUNPort\":%u,\"RelayPort\":%u%s}]}}}", stun_port, port,
-		   http ? ",\"HTTP\":true" : "");
+	buf_put_str(&w, "]}}}");
 	if (w.err) {
 		buf_writer_free(&w);
 		return -ENOMEM;

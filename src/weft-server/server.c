@@ -355,10 +355,26 @@ static bool srv_relay_verify(void *arg, const struct node_public *key,
 	return n != NULL && !n->gone && !srv_node_is_expired(srv->st, n);
 }
 
+/* A STUN responder on `listen` (derp.server.KEY), none when it is empty. */
+static int srv_stun_start(struct srv *srv, const char *listen, const char *key,
+			  struct stun_server **out, char *err, size_t errlen)
+{
+	struct stun_server_config sc = { .fd = -1, .listen = listen };
+	int r;
+
+	if (listen == NULL || listen[0] == '\0')
+		return 0;
+	if ((r = stun_server_new(srv->base, &sc, out)) < 0) {
+		snprintf(err, errlen, "cannot listen on %s (derp.server.%s): %s", listen, key,
+			 strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int srv_relay_start(struct srv *srv, char *err, size_t errlen)
 {
 	struct relay_server_config rc;
-	struct stun_server_config sc = { .fd = -1 };
 	int r;
 
 	memset(&rc, 0, sizeof(rc));
@@ -372,15 +388,11 @@ static int srv_relay_start(struct srv *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the embedded relay: %s", strerror(-r));
 		return r;
 	}
-	if (srv->cfg->stun_listen_addr == NULL || srv->cfg->stun_listen_addr[0] == '\0')
-		return 0;
-	sc.listen = srv->cfg->stun_listen_addr;
-	if ((r = stun_server_new(srv->base, &sc, &srv->stun)) < 0) {
-		snprintf(err, errlen, "cannot listen on %s (derp.server.stun_listen_addr): %s",
-			 sc.listen, strerror(-r));
+	if ((r = srv_stun_start(srv, srv->cfg->stun_listen_addr, "stun_listen_addr", &srv->stun,
+				err, errlen)) < 0)
 		return r;
-	}
-	return 0;
+	return srv_stun_start(srv, srv->cfg->stun_second_listen_addr, "stun_second_listen_addr",
+			      &srv->stun2, err, errlen);
 }
 
 /* ---- loop -------------------------------------------------------------------------------- */
@@ -461,6 +473,7 @@ static void srv_stop(struct srv *srv)
 	/* The relay's connections go before the listener it is mounted on. */
 	relay_server_free(srv->relay);
 	stun_server_free(srv->stun);
+	stun_server_free(srv->stun2);
 	if (srv->http)
 		evhttp_free(srv->http);
 	if (srv->admin)

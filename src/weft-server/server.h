@@ -52,6 +52,7 @@ struct srv {
 	void *ssl_ctx; /* SSL_CTX, when TLS is configured */
 	struct relay_server *relay; /* the embedded relay (derp.server.enabled), on the main listener */
 	struct stun_server *stun;   /* its STUN responder on derp.server.stun_listen_addr */
+	struct stun_server *stun2;  /* and on derp.server.stun_second_listen_addr, if set */
 	struct srv_pending **pending; /* interactive registrations (api_node.c) */
 	size_t n_pending;
 	uint64_t rejects[SRV_REJ_COUNT];

@@ -13,8 +13,14 @@
 #   (f) the relay (weft-server) is killed and restarted   -> clients reconnect, ping again
 #   (g) two meshed weft-relays R1, R2 in one region; b6 cannot reach R1, so a6 is on R1
 #       and b6 on R2                                       -> relayed across the mesh
+# Each node's `weft netcheck --format json` is checked too: GlobalV4 its router's public
+# address, MappingVariesByDestIP true exactly behind fully-random routers, UDP false behind
+# the router that drops UDP. Telling a hard NAT takes two STUN endpoints: the server's
+# second STUN address (derp.server.stun_second_listen_addr, a second node of its region),
+# and in (g) the region's two relays.
 #
 #   public LAN W 203.0.113.0/24 -- srv 203.0.113.1 (weft-server :8080, STUN :3478)
+#                                      203.0.113.4 (its second STUN address, :3478)
 #     |-- rA 203.0.113.1X  ==NAT==  10.X.1.1/24 -- aX 10.X.1.2   (weftd)
 #     |-- rB 203.0.113.2X  ==NAT==  10.X.2.1/24 -- bX 10.X.2.2   (weftd)
 #     `-- rc5 203.0.113.35 ==NAT==  10.5.3.1/24 -- b5 10.5.3.2   (case e: b5's second link)
@@ -28,6 +34,7 @@ XFER=$WEFT_BUILD/tests/tools/xfer
 lan W
 ns_add srv
 plug W srv 203.0.113.1/24
+nsx srv ip addr add 203.0.113.4/24 dev eth0
 
 # ---- the server ------------------------------------------------------------------------
 SD=$NET_TMP/srv
@@ -49,6 +56,7 @@ derp:
     region_id: 999
     region_code: weft
     stun_listen_addr: 203.0.113.1:3478
+    stun_second_listen_addr: 203.0.113.4:3478
 dns:
   base_domain: tail.test
 CFG
@@ -132,6 +140,21 @@ pair() {
 }
 stop_pair() { stop_pid "${PID[a$1]}"; stop_pid "${PID[b$1]}"; }
 
+# nat_is N UDP VARIES GLOBALV4: N's last report says UDP, MappingVariesByDestIP VARIES and
+# a GlobalV4 that starts with GLOBALV4 ("ROUTER:41641" kept, "ROUTER:" randomised, "" none).
+nat_is() {
+	w "$1" netcheck --format json | jq -e --argjson u "$2" --argjson v "$3" --arg g "$4" \
+		'.UDP == $u and .MappingVariesByDestIP == $v and (.GlobalV4 | startswith($g)) and
+		 ($g != "" or .GlobalV4 == "")' >/dev/null
+}
+# check_nat CASE N UDP VARIES GLOBALV4: within the first report's 5 s STUN timeout and more.
+check_nat() {
+	local c=$1
+	shift
+	wait_until 10 nat_is "$@" || fail "($c) netcheck on $1, want UDP $2," \
+		"MappingVariesByDestIP $3, GlobalV4 $4...: $(w "$1" netcheck --format json)"
+}
+
 # ---- (a) both behind endpoint-independent NAT: direct ----------------------------------
 pair 1 eim eim
 # direct_while_pinging S D: one ping (traffic keeps the session active), then the path.
@@ -144,8 +167,10 @@ case "$(peer_field a1 b1 CurAddr)" in
 *) fail "(a) a1 reaches b1 at $(peer_field a1 b1 CurAddr), not b1's router" ;;
 esac
 w a1 ping -c 1 b1 | grep -q "via 203.0.113.21:" || fail "(a) weft ping not via the direct path"
-w a1 netcheck --format json | jq -e '.UDP == true and .GlobalV4 != "" and .PreferredDERP == 999' \
-	>/dev/null || fail "(a) netcheck: $(w a1 netcheck --format json)"
+w a1 netcheck --format json | jq -e '.PreferredDERP == 999' >/dev/null ||
+	fail "(a) netcheck: $(w a1 netcheck --format json)"
+check_nat a a1 true false 203.0.113.11:41641
+check_nat a b1 true false 203.0.113.21:41641
 log "(a) direct: a1 -> $(peer_field a1 b1 CurAddr); first ping $(((T_PING - T_UP) / 1000000)) ms" \
 	"after up, direct $(((T_DIRECT - T_PING) / 1000000)) ms after that"
 stop_pair 1
@@ -189,10 +214,8 @@ pair 4 eim fully-random
 keep_pinging b4 "$(ip4 a4)" 2
 wait_until 20 is_direct b4 a4 || fail "(b) b4 -> a4 not direct: $(w b4 status)"
 wait_until 20 is_direct a4 b4 || fail "(b) a4 -> b4 not direct: $(w a4 status)"
-# One STUN server cannot show a per-destination mapping (MappingVariesByDestIP needs two);
-# the randomised port is visible as a public port other than weft's.
-w b4 netcheck --format json | jq -e '.UDP == true and (.GlobalV4 | endswith(":41641") | not)' \
-	>/dev/null || fail "(b) netcheck on b4: $(w b4 netcheck --format json)"
+check_nat b a4 true false 203.0.113.14:41641
+check_nat b b4 true true 203.0.113.24:
 log "(b) direct: b4 -> $(peer_field b4 a4 CurAddr), a4 -> $(peer_field a4 b4 CurAddr)"
 stop_pair 4
 
@@ -202,8 +225,8 @@ keep_pinging a2 "$(ip4 b2)" 3
 [ -z "$(peer_field a2 b2 CurAddr)" ] || fail "(c) a2 -> b2 claims direct: $(peer_field a2 b2 CurAddr)"
 [ "$(peer_field a2 b2 Relay)" = weft ] || fail "(c) a2 -> b2 relay: $(peer_field a2 b2 Relay)"
 w a2 ping -c 1 b2 | grep -q "via RELAY(weft)" || fail "(c) weft ping not via the relay"
-w a2 netcheck --format json | jq -e '.UDP == true' >/dev/null ||
-	fail "(c) netcheck: $(w a2 netcheck --format json)"
+check_nat c a2 true true 203.0.113.12:
+check_nat c b2 true true 203.0.113.22:
 nsx a2 ping -c 20 -i 0.05 -W1 -q "$(ip4 b2)" >/dev/null || fail "(c) pings through the relay lost"
 log "(c) relayed: $(w a2 status | grep b2); first ping $(((T_PING - T_UP) / 1000000)) ms after up"
 
@@ -219,8 +242,8 @@ pair 3 noudp plain
 keep_pinging b3 "$(ip4 a3)" 3
 [ -z "$(peer_field b3 a3 CurAddr)" ] || fail "(d) b3 -> a3 claims direct"
 # Without UDP the first report waits out the STUN timeout (5 s), longer than the first ping.
-no_udp() { w a3 netcheck --format json | jq -e '.UDP == false' >/dev/null; }
-wait_until 15 no_udp || fail "(d) netcheck on a3 reports UDP: $(w a3 netcheck --format json)"
+check_nat d a3 false false ""
+check_nat d b3 true false 203.0.113.23:41641
 nsx b3 ping -c 10 -i 0.1 -W1 -q "$(ip4 a3)" >/dev/null || fail "(d) pings over the TCP relay lost"
 log "(d) relayed over TCP: $(w b3 status | grep a3)"
 
@@ -271,6 +294,9 @@ wait_until 10 on_r2 || fail "(g) b6 is not on R2: $(w b6 debug counters | grep r
 [ -z "$(peer_field a6 b6 CurAddr)" ] || fail "(g) a6 -> b6 claims direct"
 [ "$(peer_field a6 b6 Relay)" = mesh ] || fail "(g) a6 -> b6 relay: $(peer_field a6 b6 Relay)"
 [ "$(peer_field b6 a6 Relay)" = mesh ] || fail "(g) b6 -> a6 relay: $(peer_field b6 a6 Relay)"
+# Two nodes, two STUN addresses: both NATs randomise, both reports say so.
+check_nat g a6 true true 203.0.113.16:
+check_nat g b6 true true 203.0.113.26:
 nsx a6 ping -c 20 -i 0.05 -W1 -q "$(ip4 b6)" >/dev/null || fail "(g) pings across the mesh lost"
 nsx b6 ping -c 20 -i 0.05 -W1 -q "$(ip4 a6)" >/dev/null || fail "(g) pings back across the mesh lost"
 log "(g) meshed: a6 on R1, b6 on R2: $(w a6 status | grep b6)"

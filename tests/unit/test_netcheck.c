@@ -2,7 +2,8 @@
 /*
  * test_netcheck: network reports on a fake clock against a three-region
  * relay map, answered with real STUN responses: the probe plan and its
- * stagger, the report fields and JSON, hard-NAT detection, the sticky home
+ * stagger, the report fields and JSON, hard-NAT detection (across regions
+ * and across the STUN endpoints of one region), the sticky home
  * region, early completion, no UDP at all, and answers that match nothing.
  */
 #include "netcheck/netcheck.h"
@@ -211,6 +212,77 @@ static void test_early_end(void **state)
 	map.n_regions = 3;
 }
 
+/*
+ * One region of two STUN endpoints (one server, two ports, as weft-server's
+ * embedded region with a second STUN port): the first answer does not end the
+ * report, the next try goes to the other endpoint, and a different mapping
+ * there is a hard NAT. A region of one endpoint ends at its first answer.
+ */
+static void test_second_destination(void **state)
+{
+	struct netmap_relay_node two[2] = {
+		{ .hostname = (char *)"", .ipv4 = (char *)"203.0.113.1", .ipv6 = (char *)"" },
+		{ .hostname = (char *)"",
+		  .ipv4 = (char *)"203.0.113.1",
+		  .ipv6 = (char *)"",
+		  .stun_port = 3479 },
+	};
+	struct netmap_relay_region reg = { .id = 999, .nodes = two, .n_nodes = 2 };
+	struct netmap_relaymap one = { &reg, 1 };
+	struct netcheck nc;
+	struct netcheck_send s[8];
+	struct netcheck_report r;
+	uint64_t t = 11000 * MS;
+	size_t n;
+
+	(void)state;
+	netcheck_init(&nc);
+	for (int hard = 0; hard < 2; hard++, t += 60000 * MS) {
+		assert_int_equal(netcheck_begin(&nc, &one, false, t), 3);
+		n = netcheck_due(&nc, t, s, 8);
+		assert_int_equal(n, 1);
+		answer(&nc, s, n, "203.0.113.1:3478", "198.51.100.7:41641", t + 1 * MS);
+		assert_false(netcheck_done(&nc, t + 1 * MS));
+		assert_int_equal(netcheck_next_deadline(&nc, t + 1 * MS), t + NETCHECK_STAGGER_NS);
+		n = netcheck_due(&nc, t + 100 * MS, s, 8);
+		assert_int_equal(n, 1);
+		answer(&nc, s, n, "203.0.113.1:3479",
+		       hard ? "198.51.100.7:50000" : "198.51.100.7:41641", t + 103 * MS);
+		assert_true(netcheck_done(&nc, t + 103 * MS));
+		netcheck_finish(&nc, t + 103 * MS, &r);
+		assert_true(r.udp && r.ipv4);
+		assert_int_equal(r.mapping_varies_by_dest_ip, hard);
+		assert_string_equal(netendpoint_format(&r.global_v4,
+						       (char[NETENDPOINT_STRLEN]){ 0 },
+						       NETENDPOINT_STRLEN),
+				    "198.51.100.7:41641"); /* the fastest answer's */
+		assert_int_equal(r.preferred_region, 999);
+	}
+
+	/* The second endpoint is down: the third try goes to the first again and is not
+	 * sent; the report ends after the last try and twice the slowest answer. */
+	netcheck_begin(&nc, &one, false, t);
+	n = netcheck_due(&nc, t, s, 8);
+	answer(&nc, s, n, "203.0.113.1:3478", "198.51.100.7:41641", t + 1 * MS);
+	assert_int_equal(netcheck_due(&nc, t + 100 * MS, s, 8), 1);
+	assert_int_equal(netcheck_due(&nc, t + 200 * MS, s, 8), 0);
+	assert_false(netcheck_done(&nc, t + 301 * MS));
+	assert_int_equal(netcheck_next_deadline(&nc, t + 250 * MS), t + 302 * MS);
+	assert_true(netcheck_done(&nc, t + 302 * MS));
+	netcheck_finish(&nc, t + 302 * MS, &r);
+	assert_false(r.mapping_varies_by_dest_ip);
+
+	/* One endpoint in the whole map: nothing to compare, done at the first answer. */
+	reg.n_nodes = 1;
+	t += 60000 * MS;
+	netcheck_begin(&nc, &one, false, t);
+	n = netcheck_due(&nc, t, s, 8);
+	answer(&nc, s, n, "203.0.113.1:3478", "198.51.100.7:41641", t + 1 * MS);
+	assert_true(netcheck_done(&nc, t + 1 * MS));
+	netcheck_finish(&nc, t + 1 * MS, &r);
+	assert_false(r.mapping_varies_by_dest_ip);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_stagger),
 		cmocka_unit_test(test_no_udp_and_strays),
 		cmocka_unit_test(test_early_end),
+		cmocka_unit_test(test_second_destination),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,12 +133,67 @@ static void test_embedded(void **state)
 	srv_config_free(cfg);
 }
 
+/*
+ * derp.server.stun_second_listen_addr: a second node of the embedded region,
+ * the same relay, STUN on the second address (its own host when specific,
+ * else the relay's); unset: one node; a bad address: an error naming the key.
+ */
+static void test_embedded_second_stun(void **state)
+{
+	static const struct {
+		const char *second;
+		int r;
+		size_t nodes;
+		const char *ipv4;
+		uint16_t port;
+	} cases[] = {
+		{ "", 0, 1, NULL, 0 },
+		{ "203.0.113.4:3478", 0, 2, "203.0.113.4", 3478 },
+		{ "0.0.0.0:3479", 0, 2, "10.0.0.1", 3479 },
+		{ ":3480", 0, 2, "10.0.0.1", 3480 },
+		{ "203.0.113.4", -EINVAL, 0, NULL, 0 },
+		{ "203.0.113.4:0", -EINVAL, 0, NULL, 0 },
+	};
+	struct srv_config *cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(srv_config_defaults(&cfg), 0);
+	free(cfg->server_url);
+	cfg->server_url = strdup("http://10.0.0.1:8080");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct netmap_relaymap m = { 0 };
+		free(cfg->stun_second_listen_addr);
+		cfg->stun_second_listen_addr = strdup(cases[i].second);
+		assert_int_equal(srv_relaymap_embedded(cfg, &m, err, sizeof(err)), cases[i].r);
+		if (cases[i].r != 0) {
+			assert_non_null(strstr(err, "stun_second_listen_addr"));
+			continue;
+		}
+		assert_int_equal(m.regions[0].n_nodes, cases[i].nodes);
+		if (cases[i].nodes == 2) {
+			const struct netmap_relay_node *a = &m.regions[0].nodes[0];
+			const struct netmap_relay_node *b = &m.regions[0].nodes[1];
+			assert_string_equal(b->name, "999b");
+			assert_string_equal(b->hostname, a->hostname);
+			assert_int_equal(b->relay_port, a->relay_port);
+			assert_int_equal(b->http, a->http);
+			assert_string_equal(b->ipv4, cases[i].ipv4);
+			assert_int_equal(b->stun_port, cases[i].port);
+			assert_int_equal(a->stun_port, 3478);
+		}
+		netmap_relaymap_clear(&m);
+	}
+	srv_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docs),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_embedded),
+		cmocka_unit_test(test_embedded_second_stun),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

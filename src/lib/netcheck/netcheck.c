@@ -59,6 +59,55 @@ static bool netcheck_region_answered(const struct netcheck *nc, uint32_t region,
 	return false;
 }
 
+/*
+ * IPv4 STUN endpoints that answered, counted up to 2 (all hard-NAT detection
+ * needs); `dst`, when not NULL, is set if it is one of them.
+ */
+static unsigned netcheck_v4_answered(const struct netcheck *nc, const struct netendpoint *dst,
+				     bool *dst_answered)
+{
+	struct netendpoint first = { 0 };
+	unsigned n = 0;
+
+	if (dst_answered != NULL)
+		*dst_answered = false;
+	for (size_t i = 0; i < nc->n_probes; i++) {
+		const struct netcheck_probe *p = &nc->probes[i];
+		if (!p->answered || p->dst.addr.family != NETADDR_V4)
+			continue;
+		if (dst != NULL && netendpoint_eq(dst, &p->dst))
+			*dst_answered = true;
+		if (n == 0) {
+			first = p->dst;
+			n = 1;
+		} else if (n == 1 && !netendpoint_eq(&first, &p->dst)) {
+			n = 2;
+		}
+	}
+	return n;
+}
+
+/* Still wanted to learn the region's latency and (this family's) public address. */
+static bool netcheck_wants_region(const struct netcheck *nc, const struct netcheck_probe *p)
+{
+	return !p->answered && !netcheck_region_answered(nc, p->region, p->dst.addr.family);
+}
+
+/*
+ * Wanted to see a second IPv4 destination: the report has answers from one
+ * STUN endpoint only, and this probe goes to another (the next node of a
+ * region, or its other STUN port), even when its region has answered.
+ * Without a second answer a mapping that varies by destination cannot show.
+ */
+static bool netcheck_wants_second(const struct netcheck *nc, const struct netcheck_probe *p)
+{
+	bool dst_answered;
+
+	if (p->answered || p->dst.addr.family != NETADDR_V4)
+		return false;
+	return netcheck_v4_answered(nc, &p->dst, &dst_answered) < 2 && !dst_answered;
+}
+
 size_t netcheck_due(struct netcheck *nc, uint64_t now_ns, struct netcheck_send *out, size_t max)
 {
 	size_t k = 0;
@@ -70,8 +119,8 @@ size_t netcheck_due(struct netcheck *nc, uint64_t now_ns, struct netcheck_send *
 		if (p->sent || p->at_ns > now_ns)
 			continue;
 		p->sent = true;
-		/* A region that answered needs no more tries. */
-		if (netcheck_region_answered(nc, p->region, p->dst.addr.family))
+		/* A region that answered needs no more tries, but for a second destination. */
+		if (!netcheck_wants_region(nc, p) && !netcheck_wants_second(nc, p))
 			continue;
 		p->sent_ns = now_ns;
 		out[k].dst = p->dst;
@@ -126,28 +175,49 @@ static size_t netcheck_regions_answered(const struct netcheck *nc)
 	return n;
 }
 
-/* The last answer we still wait for: enough regions, then the slowest latency once more. */
+/* What the report still waits for. */
+enum netcheck_pending { NETCHECK_NOTHING, NETCHECK_SECOND, NETCHECK_REGIONS };
+
+static enum netcheck_pending netcheck_pending(const struct netcheck *nc)
+{
+	enum netcheck_pending w = NETCHECK_NOTHING;
+
+	for (size_t i = 0; i < nc->n_probes; i++) {
+		if (netcheck_wants_region(nc, &nc->probes[i]))
+			return NETCHECK_REGIONS;
+		if (netcheck_wants_second(nc, &nc->probes[i]))
+			w = NETCHECK_SECOND;
+	}
+	return w;
+}
+
+/*
+ * The last answer we still wait for: enough regions, then the slowest
+ * latency once more; or, with every region answered and only a second
+ * destination missing, its last try and then the slowest latency twice (a
+ * dead second node costs a fraction of a second, not the whole timeout).
+ */
 static uint64_t netcheck_early_end(const struct netcheck *nc)
 {
-	if (netcheck_regions_answered(nc) < NETCHECK_ENOUGH_REGIONS)
-		return UINT64_MAX;
-	return nc->first_answer_ns + 2 * nc->slowest_ns;
+	uint64_t e = UINT64_MAX, second;
+
+	if (netcheck_regions_answered(nc) >= NETCHECK_ENOUGH_REGIONS)
+		e = nc->first_answer_ns + 2 * nc->slowest_ns;
+	if (netcheck_pending(nc) == NETCHECK_SECOND) {
+		second = nc->start_ns + NETCHECK_TRIES * NETCHECK_STAGGER_NS + 2 * nc->slowest_ns;
+		if (second < e)
+			e = second;
+	}
+	return e;
 }
 
 bool netcheck_done(const struct netcheck *nc, uint64_t now_ns)
 {
-	bool pending = false;
-
 	if (!nc->running)
 		return true;
 	if (now_ns - nc->start_ns >= NETCHECK_TIMEOUT_NS)
 		return true;
-	for (size_t i = 0; i < nc->n_probes; i++) {
-		const struct netcheck_probe *p = &nc->probes[i];
-		if (!p->answered && !netcheck_region_answered(nc, p->region, p->dst.addr.family))
-			pending = true;
-	}
-	if (!pending)
+	if (netcheck_pending(nc) == NETCHECK_NOTHING)
 		return true;
 	return now_ns >= netcheck_early_end(nc);
 }
@@ -198,8 +268,7 @@ static uint64_t netcheck_best_recent(const struct netcheck *nc, uint32_t region,
 
 void netcheck_finish(struct netcheck *nc, uint64_t now_ns, struct netcheck_report *r)
 {
-	struct netendpoint v4_first = { 0 };
-	struct netaddr v4_first_dst = { 0 };
+	struct netendpoint v4_first = { 0 }, v4_first_dst = { 0 };
 	uint64_t best_v4 = UINT64_MAX, best_v6 = UINT64_MAX;
 	bool have_v4_first = false;
 
@@ -228,12 +297,12 @@ void netcheck_finish(struct netcheck *nc, uint64_t now_ns, struct netcheck_repor
 				r->global_v4 = p->mapped;
 				r->have_global_v4 = true;
 			}
-			/* Hard NAT: another destination address saw another mapping. */
+			/* Hard NAT: another destination (address or port) saw another mapping. */
 			if (!have_v4_first) {
 				v4_first = p->mapped;
-				v4_first_dst = p->dst.addr;
+				v4_first_dst = p->dst;
 				have_v4_first = true;
-			} else if (!netaddr_eq(&v4_first_dst, &p->dst.addr) &&
+			} else if (!netendpoint_eq(&v4_first_dst, &p->dst) &&
 				   !netendpoint_eq(&v4_first, &p->mapped)) {
 				r->mapping_varies_by_dest_ip = true;
 			}
