@@ -40,32 +40,6 @@ enum pg_oid {
 /* The advisory lock two weft-servers starting on one database migrate under. */
 #define PG_MIGRATE_LOCK "2003134068" /* "weft" as a big-endian int32 */
 
-enum db_stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_USER_INSERT,
-	S_USER_UPDATE,
-	S_USER_DELETE,
-	S_PAK_INSERT,
-	S_PAK_UPDATE,
-	S_PAK_DELETE,
-	S_API_INSERT,
-	S_API_UPDATE,
-	S_API_DELETE,
-	S_NODE_INSERT,
-	S_NODE_UPDATE,
-	S_NODE_DELETE,
-	S_POLICY_GET,
-	S_POLICY_SET,
-	S_COUNT,
-};
-
-#define NODE_COLS                                                                                  \
-	"machine_key, node_key, disco_key, hostname, given_name, user_id, ipv4, ipv6, endpoints, " \
-	"relay_home, os, tags, auth_key_id, register_method, ephemeral, expiry, last_seen, "       \
-	"created_at, routes_advertised, routes_approved"
-
 /*
  * The statements, numbered like db_sqlite's so one binder serves insert and
  * update. `types' has one letter per parameter (t text, b bytea, l int8, i

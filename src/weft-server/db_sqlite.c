@@ -21,32 +21,6 @@
 #include "weft-server/config.h"
 #include "weft-server/db_backend.h"
 
-enum db_stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_USER_INSERT,
-	S_USER_UPDATE,
-	S_USER_DELETE,
-	S_PAK_INSERT,
-	S_PAK_UPDATE,
-	S_PAK_DELETE,
-	S_API_INSERT,
-	S_API_UPDATE,
-	S_API_DELETE,
-	S_NODE_INSERT,
-	S_NODE_UPDATE,
-	S_NODE_DELETE,
-	S_POLICY_GET,
-	S_POLICY_SET,
-	S_COUNT,
-};
-
-#define NODE_COLS                                                                                  \
-	"machine_key, node_key, disco_key, hostname, given_name, user_id, ipv4, ipv6, endpoints, " \
-	"relay_home, os, tags, auth_key_id, register_method, ephemeral, expiry, last_seen, "       \
-	"created_at, routes_advertised, routes_approved"
-
 static const char *const db_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
