@@ -290,6 +290,29 @@ static int adm_one(struct adm *a, json_t *ans, const char *key, const char *line
 	return 0;
 }
 
+/* An expiration `ns` from now as the API wants it: RFC 3339, or null for never (0). */
+static json_t *adm_expiration(uint64_t ns)
+{
+	char when[JSONX_TIME_LEN];
+
+	if (ns == 0)
+		return json_null();
+	return json_string(
+		jsonx_time_format((int64_t)time(NULL) + (int64_t)(ns / 1000000000ULL), when));
+}
+
+/* BASE, or BASE?user=USER (escaped) when a user is given. */
+static void adm_user_path(char *path, size_t len, const char *base, const char *user)
+{
+	char *q = user ? adm_escape(user) : NULL;
+
+	if (user != NULL)
+		snprintf(path, len, "%s?user=%s", base, q ? q : "");
+	else
+		snprintf(path, len, "%s", base);
+	free(q);
+}
+
 /* ---- users -------------------------------------------------------------------------------- */
 
 static void adm_user_row(json_t *u, char c[][256])
@@ -499,8 +522,8 @@ static json_t *adm_tags(struct adm *a, const char *s)
 static int adm_preauthkeys(struct adm *a, int argc, char **argv)
 {
 	const char *cfg = NULL, *out = NULL, *user = NULL, *tags = NULL, *id = NULL;
-	bool reusable = false, ephemeral = false, never = false;
-	char when[JSONX_TIME_LEN], path[512];
+	bool reusable = false, ephemeral = false;
+	char path[512];
 	json_t *ans = NULL, *body;
 	size_t npos;
 	int r;
@@ -528,14 +551,10 @@ static int adm_preauthkeys(struct adm *a, int argc, char **argv)
 			return r;
 		if (user == NULL)
 			return adm_fail(a, "--user is required") + 1;
-		if (ns == 0)
-			never = true;
-		else
-			jsonx_time_format((int64_t)time(NULL) + (int64_t)(ns / 1000000000ULL), when);
 		/* The API takes the user's ID or name. */
 		body = json_pack("{s:s, s:b, s:b}", "user", user, "reusable", reusable,
 				 "ephemeral", ephemeral);
-		json_object_set_new(body, "expiration", never ? json_null() : json_string(when));
+		json_object_set_new(body, "expiration", adm_expiration(ns));
 		if (tags != NULL) {
 			json_t *t = adm_tags(a, tags);
 			if (t == NULL) {
@@ -562,13 +581,7 @@ static int adm_preauthkeys(struct adm *a, int argc, char **argv)
 				   "Lists pre-auth keys (their text is never shown again, only "
 				   "its prefix).")) >= 0)
 			return r;
-		if (user != NULL) {
-			char *q = adm_escape(user);
-			snprintf(path, sizeof(path), "/api/v1/preauthkey?user=%s", q ? q : "");
-			free(q);
-		} else {
-			snprintf(path, sizeof(path), "/api/v1/preauthkey");
-		}
+		adm_user_path(path, sizeof(path), "/api/v1/preauthkey", user);
 		if (adm_call(a, "GET", path, NULL, &ans) != 0)
 			return 1;
 		adm_list(a, ans, "preAuthKeys", head, 9, adm_pak_row);
@@ -650,13 +663,7 @@ static int adm_nodes(struct adm *a, int argc, char **argv)
 		if ((r = adm_start(a, f, sizeof(f) / sizeof(f[0]), argc, argv, 0, 0, &npos,
 				   "[--user USER] [flags]", "Lists the nodes.")) >= 0)
 			return r;
-		if (user != NULL) {
-			char *q = adm_escape(user);
-			snprintf(path, sizeof(path), "/api/v1/node?user=%s", q ? q : "");
-			free(q);
-		} else {
-			snprintf(path, sizeof(path), "/api/v1/node");
-		}
+		adm_user_path(path, sizeof(path), "/api/v1/node", user);
 		if (adm_call(a, "GET", path, NULL, &ans) != 0)
 			return 1;
 		adm_list(a, ans, "nodes", head, 10, adm_node_row);
@@ -792,9 +799,7 @@ static void adm_apikey_row(json_t *k, char c[][256])
 static int adm_apikeys(struct adm *a, int argc, char **argv)
 {
 	const char *cfg = NULL, *out = NULL, *prefix = NULL;
-	char when[JSONX_TIME_LEN];
 	json_t *ans = NULL, *body;
-	bool never = false;
 	size_t npos;
 	int r;
 
@@ -811,12 +816,8 @@ static int adm_apikeys(struct adm *a, int argc, char **argv)
 				   "Creates an API key for the REST API and remote administration. "
 				   "It is printed once; only its hash is stored.")) >= 0)
 			return r;
-		if (ns == 0)
-			never = true;
-		else
-			jsonx_time_format((int64_t)time(NULL) + (int64_t)(ns / 1000000000ULL), when);
 		body = json_object();
-		json_object_set_new(body, "expiration", never ? json_null() : json_string(when));
+		json_object_set_new(body, "expiration", adm_expiration(ns));
 		if (adm_call(a, "POST", "/api/v1/apikey", body, &ans) != 0)
 			return 1;
 		adm_one(a, ans, NULL, adm_str(ans, "apiKey"));
