@@ -132,6 +132,25 @@ resolv_conf() {
 	printf '%s\n' "${2:-nameserver 192.0.2.53}" >"$d/resolv.conf"
 }
 
+# server_config DIR ADDR: write DIR/config.yaml for a weft-server listening on ADDR:8080
+# with its admin socket, key and SQLite file in DIR and no metrics listener; a test
+# appends its own keys (dns:, policy:, ...) with `cat >>`.
+server_config() {
+	mkdir -p "$1"
+	cat >"$1/config.yaml" <<CFG
+server_url: http://$2:8080
+listen_addr: $2:8080
+metrics_listen_addr: ""
+unix_socket: $1/admin.sock
+noise:
+  private_key_path: $1/server.key
+database:
+  type: sqlite
+  sqlite:
+    path: $1/db.sqlite
+CFG
+}
+
 # spawn NAME LOGNAME cmd...: start cmd in namespace NAME in the background,
 # output to $NET_TMP/LOGNAME.log; its PID is in $SPAWNED and is recorded.
 spawn() {

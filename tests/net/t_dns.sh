@@ -84,18 +84,8 @@ dq a 192.168.60.53 db.corp.test 1 udp | grep -q "answers=0" || fail "dns1 knows 
 
 # ---- the server ------------------------------------------------------------------------
 SD=$NET_TMP/srv
-mkdir -p "$SD"
-cat >"$SD/config.yaml" <<CFG
-server_url: http://192.168.60.1:8080
-listen_addr: 192.168.60.1:8080
-metrics_listen_addr: ""
-unix_socket: $SD/admin.sock
-noise:
-  private_key_path: $SD/server.key
-database:
-  type: sqlite
-  sqlite:
-    path: $SD/db.sqlite
+server_config "$SD" 192.168.60.1
+cat >>"$SD/config.yaml" <<CFG
 dns:
   magic_dns: true
   base_domain: tail.test

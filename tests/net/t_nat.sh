@@ -38,18 +38,8 @@ nsx srv ip addr add 203.0.113.4/24 dev eth0
 
 # ---- the server ------------------------------------------------------------------------
 SD=$NET_TMP/srv
-mkdir -p "$SD"
-cat >"$SD/config.yaml" <<CFG
-server_url: http://203.0.113.1:8080
-listen_addr: 203.0.113.1:8080
-metrics_listen_addr: ""
-unix_socket: $SD/admin.sock
-noise:
-  private_key_path: $SD/server.key
-database:
-  type: sqlite
-  sqlite:
-    path: $SD/db.sqlite
+server_config "$SD" 203.0.113.1
+cat >>"$SD/config.yaml" <<CFG
 derp:
   server:
     enabled: true

@@ -30,18 +30,8 @@ for n in dev web other bad; do plug L "$n" "192.168.60.$i/24"; i=$((i + 1)); don
 
 # ---- the server ------------------------------------------------------------------------
 SD=$NET_TMP/srv
-mkdir -p "$SD"
-cat >"$SD/config.yaml" <<CFG
-server_url: http://192.168.60.1:8080
-listen_addr: 192.168.60.1:8080
-metrics_listen_addr: ""
-unix_socket: $SD/admin.sock
-noise:
-  private_key_path: $SD/server.key
-database:
-  type: sqlite
-  sqlite:
-    path: $SD/db.sqlite
+server_config "$SD" 192.168.60.1
+cat >>"$SD/config.yaml" <<CFG
 policy:
   mode: database
 dns:

@@ -20,18 +20,8 @@ for n in a b c e d; do plug L "$n" "192.168.50.$i/24"; i=$((i + 1)); done
 
 # ---- the server ------------------------------------------------------------------------
 SD=$NET_TMP/srv
-mkdir -p "$SD"
-cat >"$SD/config.yaml" <<CFG
-server_url: http://192.168.50.1:8080
-listen_addr: 192.168.50.1:8080
-metrics_listen_addr: ""
-unix_socket: $SD/admin.sock
-noise:
-  private_key_path: $SD/server.key
-database:
-  type: sqlite
-  sqlite:
-    path: $SD/db.sqlite
+server_config "$SD" 192.168.50.1
+cat >>"$SD/config.yaml" <<CFG
 ephemeral_node_inactivity_timeout: 5s
 node:
   expiry: 30s

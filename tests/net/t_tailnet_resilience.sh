@@ -44,18 +44,7 @@ expect "underlay a -> b" wait_until 10 nsx a ping -c1 -W1 10.77.0.2
 # server NAME ADDR: write NAME's config and start it; its PID in SRVPID_NAME.
 server() {
 	local n=$1 addr=$2 d=$NET_TMP/$1
-	mkdir -p "$d"
-	cat >"$d/config.yaml" <<CFG
-server_url: http://$addr:8080
-listen_addr: $addr:8080
-metrics_listen_addr: ""
-unix_socket: $d/admin.sock
-noise:
-  private_key_path: $d/server.key
-database:
-  sqlite:
-    path: $d/db.sqlite
-CFG
+	server_config "$d" "$addr"
 	spawn "$n" "$n" "$WEFT_SERVER" serve --config "$d/config.yaml"
 	eval "SRVPID_$n=$SPAWNED"
 	wait_until 10 test -S "$d/admin.sock" || fail "$n did not start"
