@@ -384,18 +384,26 @@ static struct srv_user *api_body_user(struct api_ctx *c)
 	return u;
 }
 
-static void api_paks_list(struct api_ctx *c)
+/* The ?user= filter of a list (a name or ID), NULL without one; -1 after a 404. */
+static int api_query_user(struct api_ctx *c, struct srv_user **out)
 {
 	const char *user = api_query(c, "user");
-	struct srv_user *u = user ? srv_user_by_ref(c->st, user) : NULL;
+
+	*out = user ? srv_user_by_ref(c->st, user) : NULL;
+	if (user != NULL && *out == NULL) {
+		srv_reply_error(c->req, 404, "no such user: %s", user);
+		return -1;
+	}
+	return 0;
+}
+
+static void api_paks_list(struct api_ctx *c)
+{
+	struct srv_user *u;
 	json_t *a;
 
-	if (api_fields(c, NULL, 0) < 0)
+	if (api_fields(c, NULL, 0) < 0 || api_query_user(c, &u) < 0)
 		return;
-	if (user != NULL && u == NULL) {
-		srv_reply_error(c->req, 404, "no such user: %s", user);
-		return;
-	}
 	a = json_array();
 	for (size_t i = 0; i < c->st->n_paks; i++)
 		if (u == NULL || c->st->paks[i]->rec.user_id == u->rec.id)
@@ -501,16 +509,11 @@ static void api_paks_delete(struct api_ctx *c, const char *rest)
 
 static void api_nodes_list(struct api_ctx *c)
 {
-	const char *user = api_query(c, "user");
-	struct srv_user *u = user ? srv_user_by_ref(c->st, user) : NULL;
+	struct srv_user *u;
 	json_t *a;
 
-	if (api_fields(c, NULL, 0) < 0)
+	if (api_fields(c, NULL, 0) < 0 || api_query_user(c, &u) < 0)
 		return;
-	if (user != NULL && u == NULL) {
-		srv_reply_error(c->req, 404, "no such user: %s", user);
-		return;
-	}
 	a = json_array();
 	for (size_t i = 0; i < c->st->n_nodes; i++)
 		if (u == NULL || c->st->nodes[i]->rec.user_id == u->rec.id)
